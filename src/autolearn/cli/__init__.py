@@ -1,0 +1,1 @@
+"""Typer command line: thin commands that parse, call a service and print."""

@@ -1,0 +1,24 @@
+"""``autolearn``: the command line. Heavy modules load inside commands, so ``--help``
+answers at once."""
+
+from __future__ import annotations
+
+import typer
+
+from autolearn.cli import dataset, task, worker
+
+app = typer.Typer(
+    name="autolearn",
+    help="Self-hosted AutoML for computer vision: one form to a trained, evaluated model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(task.app, name="task", help="Create, watch, stop and resume training tasks.")
+app.add_typer(dataset.app, name="dataset", help="Import and inspect dataset versions.")
+app.command("worker", help="Run the task queue in this terminal.")(worker.worker)
+app.command("models", help="List the model zoo.")(worker.models)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Runs queued tasks: claims rows from the tasks table and starts workers for them."""

@@ -1,0 +1,1 @@
+"""Executors start the one worker entrypoint somewhere (local subprocess; Ray later)."""

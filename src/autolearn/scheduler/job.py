@@ -1,0 +1,105 @@
+"""What a worker does for a classification task: data from the pinned version, the
+stored plan, then the training engine. Outcome → the task's final status."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Engine
+
+from autolearn.datasets.partition import partition
+from autolearn.datasets.service import Manifest, ManifestItem, load_manifest, resolve_version
+from autolearn.db import Task
+from autolearn.scheduler.reporting import DbReporter
+from autolearn.settings import get_settings
+from autolearn.storage import open_store
+from autolearn.tasks.spec import TaskSpec
+from autolearn.tasks.states import Status
+from autolearn.training.callbacks import StopReason
+from autolearn.training.data import Sample
+from autolearn.training.hparams import Plan
+
+log = logging.getLogger("autolearn.worker")
+
+
+@dataclass
+class Outcome:
+    status: Status
+    stop_reason: str | None
+    message: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def samples(manifest: Manifest, items: list[ManifestItem], classes: list[str]) -> list[Sample]:
+    """Manifest items → loadable samples, class index taken from the plan's class order."""
+    index = {c: i for i, c in enumerate(classes)}
+    return [Sample(partial(manifest.open_image, item), index[item.label]) for item in items]
+
+
+def execute(task: Task, reporter: DbReporter, started_at: float, engine: Engine | None) -> Outcome:
+    from autolearn.training.runner import RunInputs, run_classification
+
+    spec = TaskSpec.model_validate(task.spec)
+    plan = Plan.model_validate(task.plan)
+    if task.dataset_version_id is None:
+        raise RuntimeError(f"task {task.id} has no dataset version")
+    version = resolve_version(task.dataset_version_id, engine)
+    manifest = load_manifest(version)
+    part = partition(
+        manifest, spec.data.use_fixed_validation, spec.data.validation_percent, spec.data.split_seed
+    )
+    settings = get_settings()
+    log.info(
+        "training %s at %d px on %s: %d train / %d val images, %d epochs, batch %d, lr %g",
+        plan.model,
+        plan.input_size,
+        version.ref,
+        len(part.train),
+        len(part.val),
+        plan.epochs,
+        plan.batch_size,
+        plan.lr,
+    )
+    result = run_classification(
+        RunInputs(
+            plan=plan,
+            train=samples(manifest, part.train, plan.classes),
+            val=samples(manifest, part.val, plan.classes),
+            store=open_store(task.output_uri),
+            sink=reporter,
+            started_at=started_at,
+            external_stop=reporter.stop_requested,
+            seed=spec.data.split_seed,
+            num_workers=settings.num_workers,
+            progress_interval_s=settings.progress_interval_s,
+            task_id=task.id,
+        )
+    )
+    return outcome_of(result)
+
+
+def outcome_of(result: Any) -> Outcome:
+    """Map the engine's stop reason and best model onto the platform's statuses."""
+    reason: StopReason = result.stop_reason
+    if result.best_epoch is None:
+        status = Status.STOPPED if reason is StopReason.USER_STOP else Status.FAILED
+        why = (
+            "stopped before the first epoch finished"
+            if status is Status.STOPPED
+            else f"ended ({reason.value}) before any epoch was validated; raise max_duration"
+        )
+        return Outcome(status, reason.value, f"no model: {why}")
+    metrics = {**(result.metrics or {}), "best_epoch": result.best_epoch}
+    if result.report and "incremental" in result.report:
+        metrics["incremental"] = {
+            k: result.report["incremental"][k]
+            for k in ("base_model_base_class_accuracy", "new_model_base_class_accuracy")
+        }
+    acc = metrics.get("accuracy", float("nan"))
+    message = f"best model from epoch {result.best_epoch}: val accuracy {acc:.4f}"
+    status = Status.STOPPED if reason is StopReason.USER_STOP else Status.SUCCEED
+    log.info("finished (%s): %s", reason.value, message)
+    return Outcome(status, reason.value, message, metrics)

@@ -1,0 +1,325 @@
+"""The queue runner (``autolearn worker``): claims tasks, starts workers, watches them.
+
+It enforces what the training code cannot promise by itself: a stop request always
+ends the worker (SIGTERM, then SIGKILL after a grace period), the time limit has a
+hard backstop, a worker that dies is recorded with the way to resume it, and tasks
+left RUNNING by a dead worker are resumed from their checkpoints on restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+
+from autolearn.db import Task, TaskEvent, TaskLog, Worker, session_scope
+from autolearn.db.models import utcnow
+from autolearn.scheduler.executors.local import Handle, LocalExecutor, pid_alive
+from autolearn.scheduler.queue import HOST, claim_next, queued_count
+from autolearn.settings import get_settings
+from autolearn.storage import open_store
+from autolearn.tasks.states import ACTIVE, Status
+
+log = logging.getLogger("autolearn.supervisor")
+HEARTBEAT_S = 2.0
+WORKER_STALE_S = 15.0
+BACKSTOP_KILL_GRACE_S = 5.0
+
+
+def time_tolerance(limit_s: float) -> float:
+    """How far past the limit a task may end: max(5 %, 30 s)."""
+    return max(0.05 * limit_s, 30.0)
+
+
+class Supervisor:
+    """Runs tasks of one region in local worker processes, ``slots`` at a time."""
+
+    def __init__(
+        self,
+        region: str = "local",
+        slots: int | None = None,
+        idle_exit_s: float | None = None,
+        engine: Engine | None = None,
+        poll_s: float = 0.5,
+    ) -> None:
+        settings = get_settings()
+        self.region, self.engine, self.poll_s = region, engine, poll_s
+        self.slots = slots or settings.local_slots
+        self.idle_exit_s = idle_exit_s
+        self.grace_s = settings.stop_grace_s
+        self.executor = LocalExecutor(settings.logs_dir)
+        self.handles: dict[int, Handle] = {}
+        self.limit_hit: set[int] = set()
+        self.worker_id: int | None = None
+        self._running = True
+        self._beat_at = 0.0
+        self._recovered_at = 0.0
+
+    # -- lifecycle -------------------------------------------------------------------
+    def run(self) -> None:
+        """Loop until signalled, or idle for ``idle_exit_s`` (when set)."""
+        signal.signal(signal.SIGTERM, self._signal)
+        signal.signal(signal.SIGINT, self._signal)
+        self._register()
+        idle_since = time.monotonic()
+        try:
+            while self._running:
+                self.tick()
+                if self.handles or queued_count(self.region, self.engine):
+                    idle_since = time.monotonic()
+                elif (
+                    self.idle_exit_s is not None
+                    and time.monotonic() - idle_since >= self.idle_exit_s
+                ):
+                    log.info("queue idle for %.0f s; exiting", self.idle_exit_s)
+                    break
+                time.sleep(self.poll_s)
+        finally:
+            self._unregister()
+
+    def _signal(self, *_: object) -> None:
+        self._running = False
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now - self._beat_at >= HEARTBEAT_S:
+            self._beat_at = now
+            self._heartbeat()
+        if now - self._recovered_at >= 5.0:
+            self._recovered_at = now
+            self.recover()
+        self.reap()
+        self.enforce()
+        self.launch()
+
+    # -- registration ----------------------------------------------------------------
+    def _register(self) -> None:
+        with session_scope(self.engine) as s:
+            row = Worker(host=HOST, pid=os.getpid(), region=self.region)
+            s.add(row)
+            s.flush()
+            self.worker_id = row.id
+
+    def _heartbeat(self) -> None:
+        with session_scope(self.engine) as s:
+            row = s.get(Worker, self.worker_id) if self.worker_id else None
+            if row is not None:
+                row.heartbeat_at = utcnow()
+
+    def _unregister(self) -> None:
+        if self.worker_id is not None:
+            with session_scope(self.engine) as s:
+                s.execute(delete(Worker).where(Worker.id == self.worker_id))
+
+    # -- the work --------------------------------------------------------------------
+    def launch(self) -> None:
+        while len(self.handles) < self.slots:
+            task_id = claim_next(self.region, self.engine)
+            if task_id is None:
+                return
+            handle = self.executor.launch(task_id)
+            self.handles[task_id] = handle
+            with session_scope(self.engine) as s:
+                task = s.get(Task, task_id)
+                if task is not None and task.pid is None:
+                    task.pid = handle.pid
+            log.info("task %d started in worker pid %d", task_id, handle.pid)
+
+    def enforce(self) -> None:
+        """Deliver stop requests and the hard time-limit backstop."""
+        if not self.handles:
+            return
+        with session_scope(self.engine) as s:
+            rows = {t.id: t for t in s.scalars(select(Task).where(Task.id.in_(self.handles)))}
+            for task_id, handle in self.handles.items():
+                task = rows.get(task_id)
+                if task is None:
+                    continue
+                limit = float(task.plan.get("max_duration_s", 3600))
+                over = time.monotonic() - handle.started - limit - time_tolerance(limit) + 3
+                if over > 0 and task_id not in self.limit_hit:
+                    self.limit_hit.add(task_id)
+                    s.add(
+                        TaskLog(
+                            task_id=task_id,
+                            level="WARNING",
+                            message="time limit backstop: ending the worker",
+                        )
+                    )
+                if task.stop_requested or task_id in self.limit_hit:
+                    self.executor.terminate(handle)
+                grace = BACKSTOP_KILL_GRACE_S if task_id in self.limit_hit else self.grace_s
+                if handle.term_sent_at and time.monotonic() - handle.term_sent_at > grace:
+                    self.executor.kill(handle)
+
+    def reap(self) -> None:
+        """Record workers that exited; one that died without finishing is explained."""
+        for task_id, handle in list(self.handles.items()):
+            code = handle.poll()
+            if code is None:
+                continue
+            del self.handles[task_id]
+            self._settle(task_id, code)
+
+    def _settle(self, task_id: int, code: int) -> None:
+        with session_scope(self.engine) as s:
+            task = s.get(Task, task_id)
+            if task is None or Status(task.status) not in ACTIVE:
+                return  # the worker recorded its own ending
+            if task_id in self.limit_hit:
+                self._end(
+                    s,
+                    task,
+                    Status.STOPPED,
+                    "time_limit",
+                    "ended at the time limit; model/model.pt holds the best checkpoint",
+                )
+            elif task.stop_requested or task.status == Status.STOPPING.value:
+                self._end(s, task, Status.STOPPED, "user_stop", "stopped by request")
+            else:
+                self._end(s, task, Status.FAILED, None, self._death_message(task, code))
+                for line in self._log_tail(task_id):
+                    s.add(TaskLog(task_id=task_id, level="ERROR", message=line))
+        self.limit_hit.discard(task_id)
+
+    def _death_message(self, task: Task, code: int) -> str:
+        how = (
+            f"was killed by {signal.Signals(-code).name}"
+            if code < 0
+            else f"exited with code {code}"
+        )
+        has_ckpt = open_store(task.output_uri).exists("checkpoints/last.pt")
+        hint = (
+            f"; `autolearn task resume {task.id}` continues from the checkpoint of "
+            f"epoch {task.epoch if task.step else 0}"
+            if has_ckpt
+            else f"; `autolearn task resume {task.id}` starts it again (no checkpoint yet)"
+        )
+        return f"worker process {how}{hint}"
+
+    def _log_tail(self, task_id: int, lines: int = 15) -> list[str]:
+        path = self.executor.log_path(task_id)
+        if not path.exists():
+            return []
+        return [ln for ln in path.read_text(errors="replace").splitlines()[-lines:] if ln.strip()]
+
+    @staticmethod
+    def _end(s: Session, task: Task, status: Status, reason: str | None, message: str) -> None:
+        task.status, task.stop_reason, task.message = status.value, reason, message
+        task.finished_at, task.pid, task.eta_s = utcnow(), None, None
+        s.add(
+            TaskEvent(
+                task_id=task.id,
+                kind="status",
+                data={"status": status.value, "stop_reason": reason, "message": message},
+            )
+        )
+
+    def recover(self) -> None:
+        """Adopt live workers of this host that nobody watches; requeue dead ones."""
+        stale = utcnow() - timedelta(seconds=WORKER_STALE_S * 2)
+        with session_scope(self.engine) as s:
+            query = select(Task).where(
+                Task.status.in_([x.value for x in ACTIVE]),
+                Task.host == HOST,
+                Task.region == self.region,
+            )
+            for task in s.scalars(query):
+                if task.id in self.handles:
+                    continue
+                if task.pid and pid_alive(task.pid):
+                    self.handles[task.id] = Handle(task_id=task.id, pid=task.pid)
+                    log.info("adopted running worker pid %d of task %d", task.pid, task.id)
+                    continue
+                heartbeat = task.heartbeat_at
+                if heartbeat is not None and heartbeat.tzinfo is None:
+                    heartbeat = heartbeat.replace(tzinfo=stale.tzinfo)
+                if task.status == Status.STARTING.value and heartbeat and heartbeat > stale:
+                    continue  # just claimed by another supervisor that is starting it
+                self._requeue_orphan(s, task)
+
+    @staticmethod
+    def _requeue_orphan(s: Session, task: Task) -> None:
+        if task.stop_requested or task.status == Status.STOPPING.value:
+            Supervisor._end(s, task, Status.STOPPED, "user_stop", "stopped (worker gone)")
+            return
+        task.status, task.resume, task.pid = Status.QUEUED.value, True, None
+        s.add(
+            TaskLog(
+                task_id=task.id,
+                level="WARNING",
+                message="its worker died while the queue was down: resuming from the "
+                "last checkpoint",
+            )
+        )
+        s.add(
+            TaskEvent(
+                task_id=task.id,
+                kind="status",
+                data={"status": Status.QUEUED.value, "recovered": True},
+            )
+        )
+
+
+def live_worker(region: str, engine: Engine | None = None) -> int | None:
+    """PID of a live queue worker for ``region`` (stale rows are cleaned up)."""
+    fresh = utcnow() - timedelta(seconds=WORKER_STALE_S)
+    with session_scope(engine) as s:
+        for row in s.scalars(select(Worker).where(Worker.region == region)):
+            beat = (
+                row.heartbeat_at
+                if row.heartbeat_at.tzinfo
+                else row.heartbeat_at.replace(tzinfo=fresh.tzinfo)
+            )
+            alive = pid_alive(row.pid) if row.host == HOST else beat > fresh
+            if alive and beat > fresh:
+                return row.pid
+            if not alive:
+                s.delete(row)
+    return None
+
+
+def ensure_worker(region: str = "local", engine: Engine | None = None) -> int | None:
+    """Start a detached queue worker unless one is alive; returns the new PID or None.
+
+    The embedded default: with no server running, ``task create`` calls this so one
+    command trains a model, and the worker outlives the CLI."""
+    if live_worker(region, engine) is not None:
+        return None
+    settings = get_settings()
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    log_path: Path = settings.logs_dir / "worker.log"
+    with log_path.open("ab") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "autolearn.cli.main",
+                "worker",
+                "--region",
+                region,
+                "--idle-exit",
+                str(settings.worker_idle_exit_s),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and live_worker(region, engine) is None:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"the queue worker exited at once (code {proc.returncode}); see {log_path}"
+            )
+        time.sleep(0.1)
+    return proc.pid

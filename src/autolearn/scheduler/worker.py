@@ -1,0 +1,124 @@
+"""The one worker entrypoint: ``python -m autolearn.scheduler.worker TASK_ID``.
+
+It trains one task and reports through the database (status, events, logs) and the
+task's object store (checkpoints, model, report). The local executor runs it as a
+subprocess; a cluster executor runs the same module on a node.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+import traceback
+from typing import Any
+
+from sqlalchemy import Engine
+
+from autolearn.db import Task, TaskEvent, TaskLog, session_scope
+from autolearn.db.models import utcnow
+from autolearn.scheduler.queue import HOST
+from autolearn.scheduler.reporting import DbLogHandler, DbReporter
+from autolearn.tasks.states import Status
+
+log = logging.getLogger("autolearn.worker")
+
+
+def _begin(task_id: int, engine: Engine | None) -> Task:
+    """STARTING (or QUEUED, when run by hand) → RUNNING, recording who runs it."""
+    with session_scope(engine) as s:
+        task = s.get(Task, task_id)
+        if task is None:
+            raise SystemExit(f"task {task_id} does not exist")
+        if task.status not in (Status.STARTING.value, Status.QUEUED.value):
+            raise SystemExit(
+                f"task {task_id} is {task.status}; the worker runs only STARTING or QUEUED tasks"
+            )
+        task.status, task.pid, task.host = Status.RUNNING.value, os.getpid(), HOST
+        task.attempts += 1
+        task.started_at = task.started_at or utcnow()
+        task.heartbeat_at = utcnow()
+        s.add(
+            TaskEvent(
+                task_id=task_id,
+                kind="status",
+                data={"status": Status.RUNNING.value, "pid": os.getpid(), "attempt": task.attempts},
+            )
+        )
+        s.expunge(task)
+        return task
+
+
+def _finish(task_id: int, status: Status, engine: Engine | None, **fields: Any) -> None:
+    with session_scope(engine) as s:
+        task = s.get(Task, task_id)
+        assert task is not None
+        task.status = status.value
+        for key, value in fields.items():
+            setattr(task, key, value)
+        task.finished_at, task.pid, task.eta_s = utcnow(), None, None
+        s.add(
+            TaskEvent(
+                task_id=task_id,
+                kind="status",
+                epoch=task.epoch,
+                data={
+                    "status": status.value,
+                    "stop_reason": task.stop_reason,
+                    "message": task.message,
+                },
+            )
+        )
+
+
+def run_task(task_id: int, engine: Engine | None = None, started_at: float | None = None) -> Status:
+    """Train one task to the end; every outcome is written to its row."""
+    from autolearn.scheduler.job import execute
+
+    started_at = time.monotonic() if started_at is None else started_at
+    task = _begin(task_id, engine)
+    reporter = DbReporter(task_id, engine)
+    signal.signal(signal.SIGTERM, lambda *_: reporter.signalled.set())
+    try:
+        outcome = execute(task, reporter, started_at, engine)
+    except Exception as exc:  # any failure ends FAILED with the reason, never silently
+        log.error("training failed: %s\n%s", exc, traceback.format_exc())
+        _finish(task_id, Status.FAILED, engine, message=f"{type(exc).__name__}: {exc}")
+        return Status.FAILED
+    _finish(
+        task_id,
+        outcome.status,
+        engine,
+        stop_reason=outcome.stop_reason,
+        message=outcome.message,
+        metrics=outcome.metrics,
+        resume=False,
+    )
+    return outcome.status
+
+
+def main(argv: list[str] | None = None) -> int:
+    started_at = time.monotonic()
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or not args[0].isdigit():
+        print("usage: python -m autolearn.scheduler.worker TASK_ID", file=sys.stderr)
+        return 2
+    task_id = int(args[0])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    handler = DbLogHandler(task_id)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logging.getLogger("autolearn").addHandler(handler)
+    status = run_task(task_id, started_at=started_at)
+    return 0 if status in (Status.SUCCEED, Status.STOPPED) else 1
+
+
+def log_line(task_id: int, message: str, level: str = "INFO", engine: Engine | None = None) -> None:
+    """Append one line to a task's log from outside the worker (the supervisor)."""
+    with session_scope(engine) as s:
+        s.add(TaskLog(task_id=task_id, level=level, message=message))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

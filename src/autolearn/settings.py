@@ -1,0 +1,74 @@
+"""Process-wide settings with embedded defaults.
+
+With no configuration at all everything lives under ``AUTOLEARN_HOME``: the SQLite
+database, the local object store and the worker logs. Clusters switch to
+PostgreSQL / S3 / Ray by setting these values, never by code changes.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All knobs, read from ``AUTOLEARN_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="AUTOLEARN_", extra="ignore")
+
+    home: Path = Field(
+        default_factory=lambda: Path.home() / ".autolearn",
+        description="Root folder for the embedded database, object store and logs.",
+    )
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; empty means SQLite under home."
+    )
+    storage_url: str = Field(
+        default="", description="Object store root URI; empty means file://<home>/store."
+    )
+    executor: Literal["local"] = Field(
+        default="local", description="Where task workers run (local subprocesses for now)."
+    )
+    local_slots: int = Field(
+        default=1, ge=1, le=64, description="Tasks the local executor runs at the same time."
+    )
+    progress_interval_s: float = Field(
+        default=2.0, ge=0, description="Minimum seconds between step progress events."
+    )
+    worker_idle_exit_s: float = Field(
+        default=20.0,
+        ge=0,
+        description="An auto-started queue worker exits after the queue was empty this long.",
+    )
+    stop_grace_s: float = Field(
+        default=20.0, ge=0, description="Seconds a stopping worker gets before SIGKILL."
+    )
+    num_workers: int = Field(
+        default=-1, ge=-1, le=64, description="DataLoader workers; -1 picks by CPU count."
+    )
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        self.home = self.home.expanduser().resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.home / 'autolearn.db'}"
+        if not self.storage_url:
+            self.storage_url = (self.home / "store").as_uri()
+        return self
+
+    @property
+    def logs_dir(self) -> Path:
+        """Where worker processes write their raw stdout/stderr."""
+        return self.home / "logs"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process (cached; tests call ``get_settings.cache_clear()``)."""
+    settings = Settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return settings

@@ -1,0 +1,1 @@
+"""Training tasks: the form (TaskSpec), statuses and the task service."""

@@ -1,0 +1,98 @@
+"""From a TaskSpec to a pinned dataset version, a concrete plan and the advice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from autolearn.datasets.advisor import Advice
+from autolearn.datasets.partition import partition
+from autolearn.datasets.service import (
+    DatasetError,
+    VersionInfo,
+    ensure_sample,
+    load_manifest,
+    resolve_version,
+)
+from autolearn.tasks.spec import DatasetSource, TaskSpec
+from autolearn.training.hparams import Plan, resolve_plan
+
+
+@dataclass
+class PlannedTask:
+    pinned_spec: TaskSpec
+    version: VersionInfo
+    plan: Plan
+    advice: list[Advice]
+
+
+def plan_task(
+    spec: TaskSpec, base: dict[str, Any] | None, engine: Engine | None = None
+) -> PlannedTask:
+    """Resolve data and 'auto' values; the spec is stored with its dataset pinned."""
+    from autolearn.tasks.service import TaskError
+
+    source = spec.data.source
+    try:
+        if isinstance(source, DatasetSource):
+            version = resolve_version(source.dataset, engine)
+        else:
+            version = ensure_sample(source.sample, engine=engine)
+    except DatasetError as exc:
+        raise TaskError(f"data.source: {exc}") from None
+    if version.scenario != spec.basic.scenario:
+        raise TaskError(
+            f"data.source: {version.ref} is a {version.scenario} dataset; "
+            f"this task is {spec.basic.scenario}"
+        )
+    manifest = load_manifest(version)
+    part = partition(
+        manifest, spec.data.use_fixed_validation, spec.data.validation_percent, spec.data.split_seed
+    )
+    if not part.val:
+        raise TaskError(
+            f"data.validation_percent: {version.ref} leaves no validation images; "
+            "add images (at least 2 per class) or raise the percent"
+        )
+    classes = list(manifest.classes)
+    advice: list[Advice] = []
+    if base:
+        new = [c for c in classes if c not in base["classes"]]
+        classes = list(base["classes"]) + new
+        missing = [c for c in base["classes"] if c not in manifest.classes]
+        if missing:
+            advice.append(
+                Advice(
+                    "base_classes_without_data",
+                    "warning",
+                    f"base classes with no images in {version.ref}: "
+                    f"{', '.join(missing)}; they keep the base model's weights",
+                )
+            )
+    train_counts = {c: part.counts("train").get(c, 0) for c in classes}
+    plan, more = resolve_plan(
+        spec,
+        classes=classes,
+        train_counts={c: n for c, n in train_counts.items() if n or not base},
+        val_counts=part.counts("val"),
+        fixed_validation=part.fixed,
+        median_short_side=_median_short_side(version.report),
+        base=base,
+    )
+    pinned = spec.model_copy(deep=True)
+    pinned.data.source = DatasetSource(dataset=version.ref)
+    return PlannedTask(pinned, version, plan, advice + more)
+
+
+def _median_short_side(report: dict[str, Any]) -> float | None:
+    """Median of min(width, height) if the import report has image sizes."""
+    sizes = report.get("image_size") or report.get("image_sizes") or {}
+    for key in ("median_short_side",):
+        if key in sizes:
+            return float(sizes[key])
+    width, height = sizes.get("width", {}), sizes.get("height", {})
+    if isinstance(width, dict) and "median" in width and "median" in height:
+        return float(min(width["median"], height["median"]))
+    return None

@@ -1,0 +1,280 @@
+"""Create, list, show, stop and resume tasks. Creating a task writes a QUEUED row:
+the tasks table is the queue, so this module never needs the scheduler."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from autolearn.db import Task, TaskEvent, TaskLog, session_scope
+from autolearn.db.models import utcnow
+from autolearn.storage import StorageError, default_store, open_store
+from autolearn.tasks.spec import DatasetSource, TaskSpec, format_validation_error
+from autolearn.tasks.states import RESUMABLE, STOPPABLE, TERMINAL, Status
+
+
+class TaskError(ValueError):
+    """A request about a task that cannot be done as asked; the message says what to fix."""
+
+
+class TaskNotFoundError(TaskError, LookupError):
+    """No task with that ID."""
+
+
+def parse_spec(data: dict[str, Any], source: str = "task spec") -> TaskSpec:
+    """Validate a dict as a TaskSpec; errors list every bad field and what is allowed."""
+    try:
+        return TaskSpec.model_validate(data)
+    except ValidationError as exc:
+        raise TaskError(f"{source} is invalid:\n{format_validation_error(exc)}") from None
+
+
+def load_spec_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML (or JSON) task file into a dict, naming the file on any problem."""
+    p = Path(path)
+    if not p.is_file():
+        raise TaskError(f"task file {p} does not exist")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise TaskError(f"task file {p} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise TaskError(f"task file {p} must hold a mapping with sections basic, data, model, ...")
+    return data
+
+
+def create_task(spec: TaskSpec, engine: Engine | None = None) -> dict[str, Any]:
+    """Pin the data version, resolve the plan and advice, and queue the task."""
+    from autolearn.tasks.planning import plan_task
+
+    if spec.output.path:
+        try:
+            open_store(spec.output.path)
+        except StorageError as exc:
+            raise TaskError(f"output.path: {exc}") from None
+    with session_scope(engine) as s:
+        base = _base_task(s, spec) if spec.data.incremental.enabled else None
+    planned = plan_task(spec, base, engine)
+    with session_scope(engine) as s:
+        task = Task(
+            name=spec.basic.name,
+            description=spec.basic.description,
+            scenario=spec.basic.scenario,
+            region=spec.basic.region,
+            status=Status.QUEUED.value,
+            spec=planned.pinned_spec.model_dump(mode="json"),
+            plan=planned.plan.model_dump(mode="json"),
+            advice=[a.to_dict() for a in planned.advice],
+            dataset_version_id=planned.version.id,
+            output_uri="",
+            total_epochs=planned.plan.epochs,
+        )
+        s.add(task)
+        s.flush()
+        task.output_uri = spec.output.path or default_store().uri(f"tasks/{task.id}")
+        s.add(TaskEvent(task_id=task.id, kind="status", data={"status": Status.QUEUED.value}))
+        for advice in planned.advice:
+            level = "WARNING" if advice.level == "warning" else "INFO"
+            s.add(TaskLog(task_id=task.id, level=level, message=f"advice: {advice.message}"))
+        task_id = task.id
+        output = open_store(task.output_uri)
+        output.put_json("spec.json", task.spec)
+        output.put_json("plan.json", task.plan)
+    return get_task(task_id, engine)
+
+
+def _base_task(s: Session, spec: TaskSpec) -> dict[str, Any]:
+    """The finished task an incremental task starts from, with its classes and model."""
+    base_id = spec.data.incremental.base_task
+    base = s.get(Task, base_id)
+    if base is None:
+        raise TaskError(f"data.incremental.base_task: task {base_id} does not exist")
+    if base.scenario != spec.basic.scenario:
+        raise TaskError(
+            f"data.incremental.base_task: task {base_id} is {base.scenario}, "
+            f"this task is {spec.basic.scenario}"
+        )
+    model_uri = base.output_uri.rstrip("/") + "/model/model.pt"
+    if not base.metrics or base.status not in (Status.SUCCEED.value, Status.STOPPED.value):
+        raise TaskError(
+            f"data.incremental.base_task: task {base_id} has no trained model "
+            f"(status {base.status}); pick a task that ended SUCCEED"
+        )
+    return {
+        "task_id": base.id,
+        "model": base.plan["model"],
+        "input_size": base.plan["input_size"],
+        "classes": base.plan["classes"],
+        "model_uri": model_uri,
+    }
+
+
+def _get(s: Session, task_id: int) -> Task:
+    task = s.get(Task, task_id)
+    if task is None:
+        raise TaskNotFoundError(f"task {task_id} does not exist; `autolearn task list` shows tasks")
+    return task
+
+
+def get_task(task_id: int, engine: Engine | None = None) -> dict[str, Any]:
+    with session_scope(engine) as s:
+        return task_view(_get(s, task_id), full=True)
+
+
+def list_tasks(
+    status: str | None = None, limit: int = 50, engine: Engine | None = None
+) -> list[dict[str, Any]]:
+    """Newest first, optionally filtered by status."""
+    with session_scope(engine) as s:
+        query = select(Task).order_by(Task.id.desc()).limit(limit)
+        if status:
+            query = query.where(Task.status == Status(status.upper()).value)
+        return [task_view(t) for t in s.scalars(query)]
+
+
+def stop_task(task_id: int, engine: Engine | None = None) -> dict[str, Any]:
+    """A queued task stops at once; a running one is asked to stop (STOPPING) and keeps
+    its best model so far."""
+    with session_scope(engine) as s:
+        task = _get(s, task_id)
+        status = Status(task.status)
+        if status not in STOPPABLE:
+            raise TaskError(
+                f"task {task_id} is {status.value}; only "
+                f"{', '.join(x.value for x in sorted(STOPPABLE))} tasks can be stopped"
+            )
+        task.stop_requested = True
+        if status is Status.QUEUED:
+            _set_status(s, task, Status.STOPPED, stop_reason="user_stop")
+        else:
+            _set_status(s, task, Status.STOPPING)
+    return get_task(task_id, engine)
+
+
+def resume_task(task_id: int, engine: Engine | None = None) -> dict[str, Any]:
+    """Queue a stopped or failed task again; the worker continues from its last checkpoint."""
+    with session_scope(engine) as s:
+        task = _get(s, task_id)
+        if Status(task.status) not in RESUMABLE:
+            raise TaskError(
+                f"task {task_id} is {task.status}; only STOPPED or FAILED tasks can be resumed"
+            )
+        task.resume, task.stop_requested = True, False
+        task.stop_reason, task.message, task.finished_at = None, "", None
+        _set_status(s, task, Status.QUEUED)
+        s.add(
+            TaskLog(
+                task_id=task.id, message="resume requested: continuing from the last checkpoint"
+            )
+        )
+    return get_task(task_id, engine)
+
+
+def _set_status(s: Session, task: Task, status: Status, **fields: Any) -> None:
+    task.status = status.value
+    for key, value in fields.items():
+        setattr(task, key, value)
+    if status in TERMINAL:
+        task.finished_at = utcnow()
+    s.add(
+        TaskEvent(
+            task_id=task.id,
+            kind="status",
+            epoch=task.epoch,
+            data={
+                "status": status.value,
+                **{k: v for k, v in fields.items() if isinstance(v, str | int | float)},
+            },
+        )
+    )
+
+
+def task_logs(
+    task_id: int, after_id: int = 0, engine: Engine | None = None
+) -> list[dict[str, Any]]:
+    with session_scope(engine) as s:
+        _get(s, task_id)
+        rows = s.scalars(
+            select(TaskLog)
+            .where(TaskLog.task_id == task_id, TaskLog.id > after_id)
+            .order_by(TaskLog.id)
+        )
+        return [
+            {"id": r.id, "ts": _iso(r.ts), "level": r.level, "message": r.message} for r in rows
+        ]
+
+
+def task_events(
+    task_id: int, after_id: int = 0, kind: str | None = None, engine: Engine | None = None
+) -> list[dict[str, Any]]:
+    with session_scope(engine) as s:
+        _get(s, task_id)
+        query = select(TaskEvent).where(TaskEvent.task_id == task_id, TaskEvent.id > after_id)
+        if kind:
+            query = query.where(TaskEvent.kind == kind)
+        return [
+            {
+                "id": e.id,
+                "ts": _iso(e.ts),
+                "kind": e.kind,
+                "epoch": e.epoch,
+                "step": e.step,
+                "data": e.data,
+            }
+            for e in s.scalars(query.order_by(TaskEvent.id))
+        ]
+
+
+def task_view(task: Task, full: bool = False) -> dict[str, Any]:
+    """The task as the CLI (and later the API) shows it."""
+    source = task.spec.get("data", {}).get("source", {})
+    view: dict[str, Any] = {
+        "id": task.id,
+        "name": task.name,
+        "scenario": task.scenario,
+        "region": task.region,
+        "status": task.status,
+        "billing_status": task.billing_status,
+        "stop_reason": task.stop_reason,
+        "message": task.message,
+        "dataset": source.get("dataset") or f"sample:{source.get('sample')}",
+        "model": task.plan.get("model"),
+        "epoch": task.epoch,
+        "total_epochs": task.total_epochs,
+        "step": task.step,
+        "total_steps": task.total_steps,
+        "eta_s": task.eta_s,
+        "metrics": task.metrics,
+        "created_at": _iso(task.created_at),
+        "started_at": _iso(task.started_at),
+        "finished_at": _iso(task.finished_at),
+        "output_uri": task.output_uri,
+    }
+    if full:
+        has_model = bool(task.metrics.get("best_epoch"))
+        view.update(
+            description=task.description,
+            advice=task.advice,
+            plan=task.plan,
+            spec=task.spec,
+            attempts=task.attempts,
+            model_uri=task.output_uri.rstrip("/") + "/model/model.pt" if has_model else None,
+            report_uri=task.output_uri.rstrip("/") + "/evaluation/report.json"
+            if has_model
+            else None,
+        )
+    return view
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def is_dataset_source(spec: TaskSpec) -> bool:
+    return isinstance(spec.data.source, DatasetSource)

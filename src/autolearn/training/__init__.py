@@ -1,0 +1,1 @@
+"""The training engine: one loop, a trainer with callbacks, and the data pipeline."""

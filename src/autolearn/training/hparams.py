@@ -1,0 +1,129 @@
+"""Resolve the form's 'auto' values into a concrete, stored training plan.
+
+The plan is computed when the task is created, so the advice and the estimate are
+shown before launch; the worker trains exactly what the plan says.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from autolearn.datasets.advisor import Advice, advise_data, advise_duration, small_class_lr
+from autolearn.models.presets import RELATIVE_COST, input_size_for, preset_for
+from autolearn.tasks.spec import AUTO, TaskSpec
+
+CPU_LITE0_224_IMG_S = 13.0  # fine-tune throughput measured on 2 cores (DESIGN.md §3)
+GPU_LITE0_224_IMG_S = 2500.0  # H200 with a real input pipeline (DESIGN.md §3)
+BASE_LR = 1e-3
+BASE_BATCH = 32
+MIN_STEPS = {"speed": 20, "balanced": 40, "accuracy": 80}
+
+
+class Plan(BaseModel):
+    """Everything the worker needs, with every 'auto' replaced by a value."""
+
+    model: str
+    checkpoint: str | None = None
+    input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    classes: list[str]
+    train_counts: dict[str, int]
+    val_counts: dict[str, int]
+    fixed_validation: bool
+    epochs: int
+    lr: float
+    batch_size: int
+    warmup_epochs: float
+    weight_decay: float = 0.05
+    label_smoothing: float = 0.1
+    expected_accuracy: float | None
+    max_duration_s: int
+    estimated_train_s: float
+    base_task: int | None = None
+    base_model_uri: str | None = None
+    base_classes: list[str] = Field(default_factory=list)
+    auto: dict[str, bool] = Field(default_factory=dict)
+
+    @property
+    def train_size(self) -> int:
+        return sum(self.train_counts.values())
+
+
+def estimate_images_per_s(model: str, input_size: int, cuda: bool = False) -> float:
+    """Rough fine-tune throughput for ETA and advice (cost ∝ pixels × model FLOPs)."""
+    base = GPU_LITE0_224_IMG_S if cuda else CPU_LITE0_224_IMG_S * max(1, os.cpu_count() or 1) / 2
+    cost = RELATIVE_COST.get(model, 1.0) * (input_size / 224) ** 2
+    return base / max(cost, 1e-3)
+
+
+def resolve_plan(
+    spec: TaskSpec,
+    *,
+    classes: list[str],
+    train_counts: dict[str, int],
+    val_counts: dict[str, int],
+    fixed_validation: bool,
+    median_short_side: float | None,
+    base: dict[str, Any] | None = None,
+    cuda: bool = False,
+) -> tuple[Plan, list[Advice]]:
+    """Fill every 'auto' from the preference and the data; return the plan and advice."""
+    from autolearn.models.zoo import ZOO, resolve_name
+
+    hp = spec.model.hyperparams
+    preset = preset_for(spec.model.preference)
+    if base:
+        model_name, input_size = base["model"], base["input_size"]
+    else:
+        wanted = preset.model if spec.model.pretrained == AUTO else spec.model.pretrained
+        model_name = resolve_name(wanted)
+        input_size = input_size_for(ZOO.get(model_name).input_size, median_short_side)
+    entry = ZOO.get(model_name)
+    n_train = max(1, sum(train_counts.values()))
+    batch = _auto_batch(n_train, cuda) if hp.batch_size == AUTO else int(hp.batch_size)
+    steps_per_epoch = math.ceil(n_train / batch)
+    epochs = (
+        max(preset.epochs, math.ceil(MIN_STEPS[spec.model.preference] / steps_per_epoch))
+        if hp.epochs == AUTO
+        else int(hp.epochs)
+    )
+    lr = BASE_LR * batch / BASE_BATCH if hp.lr == AUTO else float(hp.lr)
+    lr, lr_advice = small_class_lr(train_counts, lr, lr_is_auto=hp.lr == AUTO)
+    warmup = min(1.0, round(0.15 * epochs, 2)) if hp.warmup == AUTO else float(hp.warmup)
+    estimated = epochs * n_train / estimate_images_per_s(model_name, input_size, cuda)
+    advice = advise_data(train_counts) + lr_advice
+    advice += advise_duration(estimated, spec.model.max_duration, epochs, lr)
+    plan = Plan(
+        model=model_name,
+        checkpoint=spec.model.checkpoint,
+        input_size=input_size,
+        mean=entry.mean,
+        std=entry.std,
+        classes=classes,
+        train_counts=train_counts,
+        val_counts=val_counts,
+        fixed_validation=fixed_validation,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch,
+        warmup_epochs=min(warmup, float(epochs)),
+        expected_accuracy=spec.model.expected_accuracy,
+        max_duration_s=spec.model.max_duration,
+        estimated_train_s=round(estimated, 1),
+        base_task=base.get("task_id") if base else None,
+        base_model_uri=base.get("model_uri") if base else None,
+        base_classes=list(base.get("classes", [])) if base else [],
+        auto={k: getattr(hp, k) == AUTO for k in ("epochs", "lr", "batch_size", "warmup")},
+    )
+    return plan, advice
+
+
+def _auto_batch(n_train: int, cuda: bool) -> int:
+    """32 on a CPU (64 on a GPU), smaller for tiny sets so an epoch has ≥ 4 steps."""
+    top = 64 if cuda else BASE_BATCH
+    return max(4, min(top, 2 ** int(math.log2(max(4, n_train // 4)))))
