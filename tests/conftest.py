@@ -85,3 +85,48 @@ def make_image() -> Callable[..., Path]:
 def make_imagefolder() -> Callable[..., Path]:
     """``make_imagefolder(root, {"cat": 3, "dog": 3}, ext=".png", seed=0) -> root``."""
     return write_imagefolder
+
+
+PALETTE = [(220, 40, 40), (40, 200, 60), (40, 70, 220), (230, 210, 40), (200, 40, 210)]
+
+
+def write_learnable_folder(
+    root: Path, classes: dict[str, int], seed: int = 0, size: tuple[int, int] = (32, 32)
+) -> Path:
+    """Class folders whose images a tiny model can tell apart: each class has its own
+    colour, with noise so that no two images are the same."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for c, (cls, n) in enumerate(sorted(classes.items())):
+        base = np.array(PALETTE[c % len(PALETTE)], dtype=np.int16)
+        for i in range(n):
+            noise = rng.integers(-40, 41, size=(size[1], size[0], 3))
+            pixels = np.clip(base + noise, 0, 255).astype(np.uint8)
+            (root / cls).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels).save(root / cls / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def make_learnable_folder() -> Callable[..., Path]:
+    """``make_learnable_folder(root, {"red": 20, "green": 20}) -> root``."""
+    return write_learnable_folder
+
+
+@pytest.fixture(name="tiny_spec")
+def tiny_spec_fixture() -> Callable[..., dict[str, object]]:
+    """``tiny_spec(**model_section) -> TaskSpec dict`` for the test_tiny model."""
+    return tiny_spec
+
+
+def tiny_spec(**model: object) -> dict[str, object]:
+    """A TaskSpec dict for the ``test_tiny`` model with fixed small hyper-parameters."""
+    hp = {"epochs": 3, "lr": 0.01, "batch_size": 8, "warmup": 0}
+    hp.update(model.pop("hyperparams", {}))  # type: ignore[call-overload]
+    return {
+        "basic": {"name": "tiny"},
+        "data": {"source": {"type": "dataset", "dataset": "colours"}},
+        "model": {"pretrained": "test_tiny", "max_duration": 600, "hyperparams": hp, **model},
+    }

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from autolearn.cli.output import console, print_json, run, table
+from autolearn.cli.output import console, err_console, print_json, run, table
 from autolearn.cli.render import print_task, wait_for
 
 app = typer.Typer(no_args_is_help=True)
@@ -160,7 +160,7 @@ def _ensure_worker(region: str) -> None:
 
     pid = ensure_worker(region)
     if pid:
-        console.print(
+        err_console.print(
             f"[dim]started a queue worker (pid {pid}) for region {region}[/]", highlight=False
         )
 

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -66,8 +67,9 @@ class Supervisor:
     # -- lifecycle -------------------------------------------------------------------
     def run(self) -> None:
         """Loop until signalled, or idle for ``idle_exit_s`` (when set)."""
-        signal.signal(signal.SIGTERM, self._signal)
-        signal.signal(signal.SIGINT, self._signal)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._signal)
+            signal.signal(signal.SIGINT, self._signal)
         self._register()
         idle_since = time.monotonic()
         try:
@@ -86,6 +88,10 @@ class Supervisor:
             self._unregister()
 
     def _signal(self, *_: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Leave the loop after the current tick; running workers are left running."""
         self._running = False
 
     def tick(self) -> None:

@@ -47,6 +47,7 @@ def _begin(task_id: int, engine: Engine | None) -> Task:
                 data={"status": Status.RUNNING.value, "pid": os.getpid(), "attempt": task.attempts},
             )
         )
+        s.flush()
         s.expunge(task)
         return task
 

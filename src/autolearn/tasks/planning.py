@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
 from autolearn.datasets.advisor import Advice
-from autolearn.datasets.partition import partition
+from autolearn.datasets.partition import Partition, partition
 from autolearn.datasets.service import (
     DatasetError,
     VersionInfo,
@@ -16,6 +17,7 @@ from autolearn.datasets.service import (
     load_manifest,
     resolve_version,
 )
+from autolearn.registry import RegistryError
 from autolearn.tasks.spec import DatasetSource, TaskSpec
 from autolearn.training.hparams import Plan, resolve_plan
 
@@ -72,7 +74,36 @@ def plan_task(
                 )
             )
     train_counts = {c: part.counts("train").get(c, 0) for c in classes}
-    plan, more = resolve_plan(
+    _check_checkpoint(spec)
+    try:
+        plan, more = _resolve(spec, classes, train_counts, part, version, base)
+    except RegistryError as exc:
+        raise TaskError(f"model.pretrained: {exc}") from None
+    pinned = spec.model_copy(deep=True)
+    pinned.data.source = DatasetSource(dataset=version.ref)
+    return PlannedTask(pinned, version, plan, advice + more)
+
+
+def _check_checkpoint(spec: TaskSpec) -> None:
+    from autolearn.tasks.service import TaskError
+
+    path = spec.model.checkpoint
+    if path and not Path(path).expanduser().is_file():
+        raise TaskError(
+            f"model.checkpoint: file {path!r} does not exist; give the path of a local "
+            "timm/torchvision weights file, or leave it empty for the zoo's ImageNet weights"
+        )
+
+
+def _resolve(
+    spec: TaskSpec,
+    classes: list[str],
+    train_counts: dict[str, int],
+    part: Partition,
+    version: VersionInfo,
+    base: dict[str, Any] | None,
+) -> tuple[Plan, list[Advice]]:
+    return resolve_plan(
         spec,
         classes=classes,
         train_counts={c: n for c, n in train_counts.items() if n or not base},
@@ -81,9 +112,6 @@ def plan_task(
         median_short_side=_median_short_side(version.report),
         base=base,
     )
-    pinned = spec.model_copy(deep=True)
-    pinned.data.source = DatasetSource(dataset=version.ref)
-    return PlannedTask(pinned, version, plan, advice + more)
 
 
 def _median_short_side(report: dict[str, Any]) -> float | None:

@@ -16,7 +16,7 @@ from autolearn.db import Task, TaskEvent, TaskLog, session_scope
 from autolearn.db.models import utcnow
 from autolearn.storage import StorageError, default_store, open_store
 from autolearn.tasks.spec import DatasetSource, TaskSpec, format_validation_error
-from autolearn.tasks.states import RESUMABLE, STOPPABLE, TERMINAL, Status
+from autolearn.tasks.states import RESUMABLE, STOPPABLE, TERMINAL, Status, can_move
 
 
 class TaskError(ValueError):
@@ -177,6 +177,8 @@ def resume_task(task_id: int, engine: Engine | None = None) -> dict[str, Any]:
 
 
 def _set_status(s: Session, task: Task, status: Status, **fields: Any) -> None:
+    if not can_move(task.status, status.value):
+        raise TaskError(f"task {task.id} cannot go from {task.status} to {status.value}")
     task.status = status.value
     for key, value in fields.items():
         setattr(task, key, value)
@@ -264,6 +266,9 @@ def task_view(task: Task, full: bool = False) -> dict[str, Any]:
             plan=task.plan,
             spec=task.spec,
             attempts=task.attempts,
+            host=task.host,
+            pid=task.pid,
+            heartbeat_at=_iso(task.heartbeat_at),
             model_uri=task.output_uri.rstrip("/") + "/model/model.pt" if has_model else None,
             report_uri=task.output_uri.rstrip("/") + "/evaluation/report.json"
             if has_model

@@ -96,7 +96,9 @@ class DataConfig(_Section):
         description="Keep the dataset's own val/ split when it has one; else split by percent.",
     )
     split_seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Seed of the split.")
-    incremental: Incremental = Field(default_factory=Incremental)
+    incremental: Incremental = Field(
+        default_factory=Incremental, description="Incremental training from an earlier task."
+    )
 
 
 class HyperParams(_Section):
@@ -157,8 +159,12 @@ class ModelConfig(_Section):
         le=MAX_DURATION_S,
         description="Longest training time in seconds (accepts '90s', '40m', '2h'); default 1 h.",
     )
-    hyperparams: HyperParams = Field(default_factory=HyperParams)
-    optimization: Optimization = Field(default_factory=Optimization)
+    hyperparams: HyperParams = Field(
+        default_factory=HyperParams, description="epochs, lr, batch_size, warmup."
+    )
+    optimization: Optimization = Field(
+        default_factory=Optimization, description="Inference latency optimisation."
+    )
 
     @field_validator("max_duration", mode="before")
     @classmethod
