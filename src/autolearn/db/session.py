@@ -24,6 +24,7 @@ def get_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")  # WAL: safe against process crashes
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
     else:

@@ -24,17 +24,37 @@ def build_classifier(
     num_classes: int,
     pretrained: bool = True,
     checkpoint: str | Path | None = None,
+    imagenet_rows: Sequence[int] | None = None,
 ) -> nn.Module:
     """A zoo model with a ``num_classes``-way head; see ``zoo.create_model`` for the weights.
 
-    A freshly made head is re-initialised small (std 0.01, zero bias): timm's Google-style
-    init gives a 10-class head logits so large that the first loss is ~7 instead of
-    ln(10) ≈ 2.3, and the first epoch of fine-tuning is spent undoing it. A head that
-    came from a checkpoint with the right shape is kept as loaded.
+    ``imagenet_rows`` (one ImageNet-1k index per class, see ``imagenet_names``) starts the
+    head from the pretrained classifier's rows for those classes. Otherwise a freshly made
+    head is re-initialised small (std 0.01, zero bias): timm's Google-style init gives a
+    10-class head logits so large that the first loss is ~7 instead of ln(10) ≈ 2.3, and
+    the first epoch of fine-tuning is spent undoing it. A head that came from a checkpoint
+    with the right shape is kept as loaded.
     """
+    if imagenet_rows is not None and pretrained and checkpoint is None:
+        return _from_imagenet_rows(model_name, list(imagenet_rows))
     model = zoo.create_model(model_name, num_classes, pretrained=pretrained, checkpoint=checkpoint)
     if checkpoint is None or not _head_loaded(model, checkpoint, num_classes):
         reset_head(model)
+    return model
+
+
+def _from_imagenet_rows(model_name: str, rows: list[int]) -> nn.Module:
+    """The pretrained 1000-way model with its head cut down to ``rows``."""
+    import torch
+
+    model = zoo.create_model(model_name, 1000, pretrained=True)
+    old = classifier_layer(model)
+    weight, bias = old.weight.detach()[rows].clone(), old.bias.detach()[rows].clone()
+    model.reset_classifier(len(rows))  # type: ignore[operator]
+    head = classifier_layer(model)
+    with torch.no_grad():
+        head.weight.copy_(weight)
+        head.bias.copy_(bias)
     return model
 
 

@@ -191,25 +191,27 @@ class Supervisor:
             elif task.stop_requested or task.status == Status.STOPPING.value:
                 self._end(s, task, Status.STOPPED, "user_stop", "stopped by request")
             else:
-                self._end(s, task, Status.FAILED, None, self._death_message(task, code))
+                self._end(s, task, Status.FAILED, None, self._death_message(s, task, code))
                 for line in self._log_tail(task_id):
                     s.add(TaskLog(task_id=task_id, level="ERROR", message=line))
         self.limit_hit.discard(task_id)
 
-    def _death_message(self, task: Task, code: int) -> str:
+    def _death_message(self, s: Session, task: Task, code: int) -> str:
         how = (
             f"was killed by {signal.Signals(-code).name}"
             if code < 0
             else f"exited with code {code}"
         )
-        has_ckpt = open_store(task.output_uri).exists("checkpoints/last.pt")
-        hint = (
-            f"; `autolearn task resume {task.id}` continues from the checkpoint of "
-            f"epoch {task.epoch if task.step else 0}"
-            if has_ckpt
-            else f"; `autolearn task resume {task.id}` starts it again (no checkpoint yet)"
+        if not open_store(task.output_uri).exists("checkpoints/last.pt"):
+            return f"worker process {how}; `autolearn task resume {task.id}` starts it again"
+        epochs = s.scalars(
+            select(TaskEvent.epoch).where(TaskEvent.task_id == task.id, TaskEvent.kind == "epoch")
+        ).all()
+        last = max((e for e in epochs if e is not None), default=0)
+        return (
+            f"worker process {how} during epoch {task.epoch}; `autolearn task resume {task.id}` "
+            f"continues from the checkpoint of epoch {last}"
         )
-        return f"worker process {how}{hint}"
 
     def _log_tail(self, task_id: int, lines: int = 15) -> list[str]:
         path = self.executor.log_path(task_id)

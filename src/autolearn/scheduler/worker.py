@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from typing import Any
@@ -81,13 +82,16 @@ def run_task(task_id: int, engine: Engine | None = None, started_at: float | Non
     started_at = time.monotonic() if started_at is None else started_at
     task = _begin(task_id, engine)
     reporter = DbReporter(task_id, engine)
-    signal.signal(signal.SIGTERM, lambda *_: reporter.signalled.set())
+    previous = _on_sigterm(reporter.signalled.set)
     try:
         outcome = execute(task, reporter, started_at, engine)
     except Exception as exc:  # any failure ends FAILED with the reason, never silently
         log.error("training failed: %s\n%s", exc, traceback.format_exc())
         _finish(task_id, Status.FAILED, engine, message=f"{type(exc).__name__}: {exc}")
         return Status.FAILED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     _finish(
         task_id,
         outcome.status,
@@ -98,6 +102,14 @@ def run_task(task_id: int, engine: Engine | None = None, started_at: float | Non
         resume=False,
     )
     return outcome.status
+
+
+def _on_sigterm(action: Any) -> Any:
+    """SIGTERM asks training to stop after the current step (main thread only); returns
+    the previous handler so an in-process caller gets it back."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, lambda *_: action())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -259,7 +259,7 @@ def task_view(task: Task, full: bool = False) -> dict[str, Any]:
         "output_uri": task.output_uri,
     }
     if full:
-        has_model = bool(task.metrics.get("best_epoch"))
+        has_model = task.metrics.get("best_epoch") is not None
         view.update(
             description=task.description,
             advice=task.advice,

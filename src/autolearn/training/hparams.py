@@ -16,9 +16,10 @@ from autolearn.datasets.advisor import Advice, advise_data, advise_duration, sma
 from autolearn.models.presets import RELATIVE_COST, input_size_for, preset_for
 from autolearn.tasks.spec import AUTO, TaskSpec
 
-CPU_LITE0_224_IMG_S = 13.0  # fine-tune throughput measured on 2 cores (DESIGN.md §3)
+CPU_LITE0_224_IMG_S = 25.0  # fine-tune img/s measured here on 2 cores (bench/classification.py)
 GPU_LITE0_224_IMG_S = 2500.0  # H200 with a real input pipeline (DESIGN.md §3)
 BASE_LR = 1e-3
+HEAD_START_LR_DIV = 3  # a head that is already right needs a gentler fine-tune
 BASE_BATCH = 32
 MIN_STEPS = {"speed": 20, "balanced": 40, "accuracy": 80}
 
@@ -44,6 +45,7 @@ class Plan(BaseModel):
     expected_accuracy: float | None
     max_duration_s: int
     estimated_train_s: float
+    imagenet_rows: list[int] | None = None
     base_task: int | None = None
     base_model_uri: str | None = None
     base_classes: list[str] = Field(default_factory=list)
@@ -86,7 +88,7 @@ def resolve_plan(
     entry = ZOO.get(model_name)
     n_train = max(1, sum(train_counts.values()))
     batch = _auto_batch(n_train, cuda) if hp.batch_size == AUTO else int(hp.batch_size)
-    steps_per_epoch = math.ceil(n_train / batch)
+    steps_per_epoch = n_train // batch if n_train > batch else 1  # the loader drops the rest
     epochs = (
         max(preset.epochs, math.ceil(MIN_STEPS[spec.model.preference] / steps_per_epoch))
         if hp.epochs == AUTO
@@ -98,8 +100,26 @@ def resolve_plan(
     estimated = epochs * n_train / estimate_images_per_s(model_name, input_size, cuda)
     advice = advise_data(train_counts) + lr_advice
     advice += advise_duration(estimated, spec.model.max_duration, epochs, lr)
+    rows = None
+    if not base and not spec.model.checkpoint and entry.num_pretrained_classes == 1000:
+        from autolearn.models.imagenet_names import match_imagenet
+
+        rows = match_imagenet(classes)
+    if rows:
+        lr = lr / HEAD_START_LR_DIV if hp.lr == AUTO else lr
+        advice.append(
+            Advice(
+                "imagenet_head",
+                "info",
+                "every class name is an ImageNet class: the classifier starts from the "
+                "pretrained model's own rows for them and is validated before training"
+                + (f"; lr lowered to {lr:g} to keep what it knows" if hp.lr == AUTO else ""),
+                applied=True,
+            )
+        )
     plan = Plan(
         model=model_name,
+        imagenet_rows=rows,
         checkpoint=spec.model.checkpoint,
         input_size=input_size,
         mean=entry.mean,

@@ -107,6 +107,7 @@ def _build_model(plan: Plan) -> tuple[nn.Module, dict[str, Any] | None]:
         len(plan.classes),
         pretrained=plan.base_task is None,
         checkpoint=plan.checkpoint if plan.base_task is None else None,
+        imagenet_rows=plan.imagenet_rows,
     )
     if plan.base_task is None or plan.base_model_uri is None:
         return model, None
@@ -165,6 +166,7 @@ def run_classification(inputs: RunInputs) -> RunResult:
         monitor="accuracy",
         seed=inputs.seed,
         external_stop=inputs.external_stop,
+        validate_first=plan.imagenet_rows is not None,
     )
     resumed = _maybe_resume(trainer, inputs)
     result = trainer.fit()

@@ -75,6 +75,7 @@ class Trainer:
         monitor: str = "accuracy",
         seed: int = 0,
         external_stop: Callable[[], bool] | None = None,
+        validate_first: bool = False,
     ) -> None:
         self.model, self.ops, self.ctx = model, ops, ctx
         self.optimizer, self.scheduler = optimizer, scheduler
@@ -82,6 +83,7 @@ class Trainer:
         self.epochs, self.monitor, self.seed = epochs, monitor, seed
         self.callbacks = callbacks or []
         self.external_stop = external_stop
+        self.validate_first = validate_first
         self.epoch = 0  # 1-based number of the current (or last completed) epoch
         self.global_step = 0
         self.total_steps = epochs * len(train_loader)
@@ -127,6 +129,9 @@ class Trainer:
     def fit(self) -> FitResult:
         self._call("on_fit_start")
         start = self.epoch
+        if self.validate_first and self.global_step == 0:
+            self._validate(EpochStats())  # "epoch 0": a head that is already right counts
+            self._call("on_epoch_end")
         for epoch in range(start + 1, self.epochs + 1):
             if self.stop_reason is not None:
                 break

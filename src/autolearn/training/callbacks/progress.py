@@ -65,6 +65,8 @@ class Progress(Callback):
                 "data": {
                     "train_loss": stats.loss if stats else None,
                     "train_images_per_s": stats.images_per_s if stats else None,
+                    "train_s": stats.seconds if stats else None,
+                    "eval_s": trainer.last_eval_seconds,
                     "partial_epoch": trainer.epoch_interrupted,
                     "val": metrics,
                     "best": trainer.is_best,

@@ -57,7 +57,7 @@ class TimeBudget(Callback):
         if trainer.last_eval_seconds:
             self.eval_s = trainer.last_eval_seconds
         self._last_step_at = time.monotonic()
-        if self.remaining_s <= self._reserve() and trainer.epoch + 1 < trainer.epochs:
+        if self.remaining_s <= self._reserve() and trainer.epoch < trainer.epochs:
             trainer.request_stop(StopReason.TIME_LIMIT)
 
     def state_dict(self) -> dict[str, Any]:
