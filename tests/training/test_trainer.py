@@ -162,3 +162,21 @@ def test_warmup_then_cosine() -> None:
     assert lrs[0] == pytest.approx(0.01)
     assert lrs[:5] == sorted(lrs[:5]) and lrs[4] == pytest.approx(1.0)
     assert lrs[4:] == sorted(lrs[4:], reverse=True) and lrs[-1] < 0.05
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_trains_in_bf16_channels_last() -> None:
+    from autolearn.training.runner import pick_device
+
+    device, amp = pick_device()
+    assert device.type == "cuda" and amp is torch.bfloat16
+    torch.manual_seed(0)
+    model = build_classifier("test_tiny", 2, pretrained=False).to(device)
+    model = model.to(memory_format=torch.channels_last)
+    train = DataLoader(_data(), batch_size=8, shuffle=True, generator=torch.Generator())
+    val = DataLoader(_data(16, seed=1), batch_size=16)
+    opt = torch.optim.AdamW(param_groups(model, 0.05), lr=0.01)
+    ctx = LoopContext(device, amp_dtype=amp)
+    result = Trainer(model, ClassificationOps(2), opt, None, train, val, ctx, 2).fit()
+    assert result.stop_reason is StopReason.COMPLETED and result.best_metrics is not None
