@@ -144,3 +144,20 @@ def test_incremental_base_must_have_a_model(
                 }
             )
         )
+
+
+def test_imagenet_class_names_start_the_head_and_lower_auto_lr(
+    autolearn_home: Path, make_learnable_folder: Folder
+) -> None:
+    make_learnable_folder(autolearn_home / "insects", {"ants": 80, "bees": 80})
+    import_dataset(autolearn_home / "insects", name="insects")
+    spec = {
+        "data": {"source": {"type": "dataset", "dataset": "insects"}},
+        "model": {"preference": "speed"},
+    }
+    task = create_task(parse_spec(spec))
+    assert task["plan"]["imagenet_rows"] == [310, 309]
+    assert task["plan"]["lr"] == pytest.approx(1e-3 / 3)
+    assert any(a["code"] == "imagenet_head" and a["applied"] for a in task["advice"])
+    spec["model"]["hyperparams"] = {"lr": 0.002}
+    assert create_task(parse_spec(spec))["plan"]["lr"] == 0.002

@@ -79,6 +79,21 @@ def print_results(task: dict[str, Any]) -> None:
         console.print(f"report: {task['report_uri']}", highlight=False)
 
 
+def _epoch_line(event: dict[str, Any]) -> str:
+    data = event["data"]
+    val = data.get("val", {})
+    train = (
+        "before training" if event["epoch"] == 0 else f"train loss {data.get('train_loss', 0):.4f}"
+    )
+    notes = ("  (partial epoch)" if data.get("partial_epoch") else "") + (
+        "  (best)" if data.get("best") else ""
+    )
+    return (
+        f"epoch {event['epoch']}: {train}  val loss {val.get('loss', 0):.4f}  "
+        f"val acc {val.get('accuracy', 0):.4f}{notes}"
+    )
+
+
 def wait_for(task_id: int, quiet: bool = False) -> dict[str, Any]:
     """Follow a task with a live progress bar until it reaches a final status."""
     from autolearn.tasks.results import read_report
@@ -103,13 +118,7 @@ def wait_for(task_id: int, quiet: bool = False) -> dict[str, Any]:
                 val = event["data"].get("val", {})
                 metric = f"val acc {val.get('accuracy', 0):.4f}"
                 if not quiet:
-                    bar.console.print(
-                        f"epoch {event['epoch']}: train loss "
-                        f"{event['data'].get('train_loss') or 0:.4f}  val loss "
-                        f"{val.get('loss', 0):.4f}  val acc {val.get('accuracy', 0):.4f}"
-                        + ("  (best)" if event["data"].get("best") else ""),
-                        highlight=False,
-                    )
+                    bar.console.print(_epoch_line(event), highlight=False)
             bar.update(
                 bar_id,
                 description=f"{task['status']} epoch {task['epoch']}/{task['total_epochs']}",
