@@ -659,38 +659,18 @@ def print_tables(result: dict[str, Any]) -> None:
         table = Table(title="(b) ants/bees: val accuracy per epoch and training seconds")
         for col in ("run", "epoch", "val acc", "train s", "cum. train s", "img/s", "note"):
             table.add_column(col, justify="right")
-        for row in (tta or {}).get("epochs", []):
-            note = "delivered" if row["epoch"] == tta["best_epoch"] else ""
-            table.add_row(
-                "ours (task)",
-                str(row["epoch"]),
-                f"{row['val_accuracy']:.4f}",
-                f"{row['train_s']}",
-                f"{row['cumulative_train_s']}",
-                f"{row['train_images_per_s']:.1f}",
-                note + (" partial" if row["partial"] else ""),
-            )
-        for row in (anon or {}).get("epochs", []):
-            note = "delivered" if row["epoch"] == anon["best_epoch"] else ""
-            table.add_row(
-                "ours, anon. classes",
-                str(row["epoch"]),
-                f"{row['val_accuracy']:.4f}",
-                f"{row['train_s']}",
-                f"{row['cumulative_train_s']}",
-                f"{row['train_images_per_s']:.1f}",
-                note + (" partial" if row["partial"] else ""),
-            )
-        for row in (base or {}).get("epochs", []):
-            table.add_row(
-                "plain loop",
-                str(row["epoch"]),
-                f"{row['val_accuracy']:.4f}",
-                f"{row['train_s']}",
-                f"{row['cumulative_train_s']}",
-                f"{row['train_images_per_s']:.1f}",
-                "",
-            )
+        for label, run in (("ours (task)", tta), ("ours, anon. classes", anon), ("plain", base)):
+            for row in (run or {}).get("epochs", []):
+                delivered = run is not base and row["epoch"] == run["best_epoch"]
+                table.add_row(
+                    label,
+                    str(row["epoch"]),
+                    f"{row['val_accuracy']:.4f}",
+                    f"{row['train_s']}",
+                    f"{row['cumulative_train_s']}",
+                    f"{row['train_images_per_s']:.1f}",
+                    ("delivered" if delivered else "") + (" partial" if row.get("partial") else ""),
+                )
         console.print(table)
     for label, run in (("named classes", tta), ("anonymised classes", anon)):
         if not run:
