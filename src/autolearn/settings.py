@@ -51,6 +51,24 @@ class Settings(BaseSettings):
         default=-1, ge=-1, le=64, description="DataLoader workers; -1 picks by CPU count."
     )
 
+    s3_endpoint_url: str = Field(
+        default="", description="S3 endpoint for s3:// URIs (any S3-compatible server)."
+    )
+    s3_access_key_id: str = Field(default="", description="S3 access key (empty: boto3's chain).")
+    s3_secret_access_key: str = Field(default="", description="S3 secret key.")
+    s3_region: str = Field(default="us-east-1", description="S3 region name.")
+    import_max_files: int = Field(
+        default=200_000, ge=1, description="Most files one dataset import may hold."
+    )
+    import_max_bytes: int = Field(
+        default=20 * 1024**3, ge=1, description="Most bytes one dataset import may hold."
+    )
+    import_max_pixels: int = Field(
+        default=89_478_485,
+        ge=1,
+        description="Largest image (width × height) accepted; bigger is a decompression bomb.",
+    )
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         self.home = self.home.expanduser().resolve()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -26,30 +26,97 @@ class DatasetImportError(DatasetError):
 
 
 @dataclass(frozen=True)
-class RawItem:
-    """One labelled image found by a format, before validation.
+class Box:
+    """One labelled box in absolute pixels of the upright (EXIF-rotated) image:
+    ``x1 < x2`` and ``y1 < y2`` when valid. Readers pass boxes through as the source
+    says; validation clips, drops and reports."""
 
-    ``split`` is ``"train"``/``"val"`` when the dataset fixes its validation set,
-    ``None`` when the split is left to the training task.
+    label: str
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    @property
+    def area(self) -> float:
+        return max(0.0, self.x2 - self.x1) * max(0.0, self.y2 - self.y1)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A finding about the source, with where it is and what the import did about it.
+
+    ``severity`` "error": the item (or, under the strict policy, the import) is refused;
+    "warning": fixed or kept, listed in the report; "info": counted only.
+    """
+
+    code: str
+    severity: Literal["error", "warning", "info"]
+    file: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RawItem:
+    """One image found by a format, before validation.
+
+    Classification items have ``label``; detection items have ``boxes`` (an empty
+    tuple is a negative image, allowed). ``split`` is ``"train"``/``"val"`` when the
+    source fixes its validation set (a source's ``test`` set counts as ``val``),
+    ``None`` when the split is left to the task. ``group`` keeps near-duplicate shots
+    together in a group split. ``ref`` is the image as the annotation names it (for
+    reports when the file is missing: then ``path`` does not exist).
     """
 
     path: Path
-    label: str
+    label: str | None = None
     split: Split | None = None
+    boxes: tuple[Box, ...] | None = None
+    group: str | None = None
+    ref: str = ""
+
+
+@dataclass
+class ReadResult:
+    """What a format read: items, the class list when the source declares one (COCO
+    categories, YOLO names: their order is kept), and problems found while reading
+    (orphan labels, unknown class ids, unparsable lines...)."""
+
+    items: list[RawItem]
+    scenario: Literal["classification", "detection"]
+    classes: list[str] | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExportItem:
+    """One image of a version, for a format's ``write``: the local file of its bytes,
+    a file name unique within the export, and its labels."""
+
+    image: Path
+    name: str
+    width: int
+    height: int
+    label: str | None = None
+    split: Split | None = None
+    boxes: tuple[Box, ...] | None = None
+    group: str | None = None
 
 
 class DatasetFormat(ABC):
-    """A readable dataset layout, registered by name in ``formats.FORMATS``.
+    """A dataset layout, registered by name in ``formats.FORMATS``.
 
-    ``detect`` must be cheap and free of side effects; ``read`` lists the labelled
-    images and raises ``DatasetImportError`` naming the folder or file to fix.
-    Formats are tried by ``priority`` (lower first), so catch-all layouts such as
-    ImageFolder go last and specific ones (COCO, VOC, YOLO) get a chance first.
+    ``detect`` must be cheap and free of side effects; ``read`` lists the images with
+    their labels and raises ``DatasetImportError`` naming the folder or file to fix
+    when the layout itself is broken (bad problems with single items go into
+    ``ReadResult.problems`` instead). ``write`` exports a version so that reading it
+    back gives the same content. Formats are tried by ``priority`` (lower first), so
+    catch-all layouts such as ImageFolder go last.
     """
 
     name: str = ""
     description: str = ""
-    scenario: str = "classification"
+    scenarios: tuple[str, ...] = ("classification",)
     priority: int = 50
 
     @abstractmethod
@@ -57,8 +124,14 @@ class DatasetFormat(ABC):
         """Whether ``root`` looks like this format."""
 
     @abstractmethod
-    def read(self, root: Path) -> list[RawItem]:
-        """All labelled images under ``root``, in a stable order."""
+    def read(self, root: Path) -> ReadResult:
+        """All images under ``root`` with their labels, in a stable order."""
+
+    @abstractmethod
+    def write(
+        self, items: list[ExportItem], classes: list[str], scenario: str, dest: Path
+    ) -> None:
+        """Write ``items`` under ``dest`` in this format (copying the image files)."""
 
 
 def is_hidden(name: str) -> bool:
