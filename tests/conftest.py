@@ -33,6 +33,9 @@ def autolearn_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("AUTOLEARN_HOME", str(home))
     monkeypatch.delenv("AUTOLEARN_DATABASE_URL", raising=False)
     monkeypatch.delenv("AUTOLEARN_STORAGE_URL", raising=False)
+    # The backbone comparison of classes costs seconds per import; tests that need it
+    # turn it back on.
+    monkeypatch.setenv("AUTOLEARN_IMPORT_HEALTH_EMBEDDINGS", "0")
     _clear_caches()
     yield home
     _clear_caches()

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         description="Largest image (width × height) accepted; bigger is a decompression bomb.",
     )
 
+    import_health_embeddings: bool = Field(
+        default=True,
+        description="At import, compare classes with the pretrained backbone (a few seconds).",
+    )
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         self.home = self.home.expanduser().resolve()

@@ -7,17 +7,20 @@ import re
 import shutil
 import stat
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from autolearn.datasets import service
+from autolearn.datasets import commit
 from autolearn.datasets.service import (
     DatasetError,
     DatasetImportError,
     DatasetNotFoundError,
+    commit_version,
     import_dataset,
+    lineage,
     list_datasets,
     load_manifest,
     resolve_version,
@@ -153,10 +156,11 @@ def test_truncated_jpeg_refused(autolearn_home: Path, make_imagefolder, make_ima
     with pytest.raises(DatasetImportError) as info:
         import_dataset(src)
     msg = str(info.value)
-    assert "2 image(s) cannot be read" in msg
+    assert "2 error(s) in" in msg and "strict policy refuses" in msg
     assert f"{src / 'b' / 'broken.jpg'}: image file is truncated" in msg
     assert "fake.png: not an image" in msg
     assert len(info.value.problems) == 2
+    assert info.value.report["code_counts"] == {"truncated": 1, "not_an_image": 1}
     _no_dataset_written()
     assert default_store().list("blobs") == []  # nothing written before validation passed
 
@@ -289,10 +293,11 @@ def test_db_failure_leaves_no_rows(autolearn_home: Path, make_imagefolder, monke
     def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(service, "_latest", boom)
+    monkeypatch.setattr(commit, "_latest", boom)
     with pytest.raises(RuntimeError, match="went away"):
         import_dataset(src, name="fails")
     assert list_datasets() == []
+    assert default_store().list("datasets") == []  # the manifest went with the row
     monkeypatch.undo()
     assert import_dataset(src, name="fails").number == 1
 
@@ -312,3 +317,70 @@ def test_hymenoptera(autolearn_home: Path) -> None:
     pal = next(it for it in m.items if it.source_path == v.report["converted_examples"]["P"][0])
     assert m.open_image(pal).mode == "RGB"
     assert import_dataset(HYMENOPTERA).id == v.id
+
+
+def test_lineage_records_what_changed(autolearn_home: Path, make_imagefolder, make_image) -> None:
+    src = make_imagefolder(autolearn_home / "src", {"a": 2, "b": 2})
+    v1 = import_dataset(src, name="lin")
+    assert v1.parent_id is None and v1.changes == {}
+    make_image(src / "b" / "new.png", seed=4242)
+    shutil.move(str(src / "a" / "0.png"), str(src / "b" / "moved.png"))
+    make_image(src / "c" / "0.png", seed=4343)
+    v2 = import_dataset(src, name="lin")
+    assert v2.parent_id == v1.id
+    assert v2.changes == {
+        "parent": "lin:v1",
+        "images_added": 2,
+        "images_removed": 0,
+        "images_relabelled": 1,
+        "images_moved_split": 0,
+        "boxes_added": 0,
+        "boxes_removed": 0,
+        "classes_added": ["c"],
+        "classes_removed": [],
+    }
+    assert [v.ref for v in lineage("lin")] == ["lin:v2", "lin:v1"]
+    assert show_dataset("lin")["versions"][1]["changes"]["images_added"] == 2
+
+
+def test_commit_version_from_edited_items(autolearn_home: Path, make_imagefolder) -> None:
+    """What a labelling API does: edit a version's items, commit them with that parent."""
+    v1 = import_dataset(make_imagefolder(autolearn_home / "src", {"a": 2, "b": 2}), name="ed")
+    v2 = import_dataset(make_imagefolder(autolearn_home / "more", {"a": 3, "b": 2}), name="ed")
+    items = load_manifest(v1).items
+    edited = [replace(items[0], label="b"), *items[1:]]
+    v3 = commit_version("ed", edited, ["a", "b"], "classification", parent=v1, source="edit")
+    assert (v3.number, v3.parent_id) == (3, v1.id) and v2.number == 2
+    assert v3.changes["images_relabelled"] == 1 and v3.changes["parent"] == "ed:v1"
+    assert v3.class_counts == {"all": {"a": 1, "b": 3}}
+    again = commit_version("ed", edited, ["a", "b"], "classification", parent=v1)
+    assert again.id == v3.id  # same content: the same version, nothing written
+    with pytest.raises(DatasetError, match="holds classification data"):
+        commit_version("ed", [replace(items[0], boxes=())], ["a"], "detection")
+    assert len(show_dataset("ed")["versions"]) == 3
+
+
+def test_detection_manifest_and_hash_survive_export(autolearn_home: Path, make_image) -> None:
+    root = autolearn_home / "det"
+    rows = ["path,xmin,ymin,xmax,ymax,label,split"]
+    for i in range(4):
+        make_image(root / "images" / f"{i}.png", seed=900 + i, size=(40, 30))
+        split = "val" if i == 3 else "train"
+        rows.append(f"images/{i}.png,1.234,2,20.5,25,{'cup' if i % 2 else 'plate'},{split}")
+    rows.append("images/0.png,3,3,9,9,cup,train")
+    (root / "labels.csv").write_text("\n".join(rows) + "\n")
+    v = import_dataset(root, name="dishes")
+    assert v.scenario == "detection" and v.num_boxes == 5 and v.has_fixed_val
+    assert v.class_counts == {"train": {"cup": 2, "plate": 2}, "val": {"cup": 1, "plate": 0}}
+    m = load_manifest(v)
+    first = next(it for it in m.items if it.source_path == "images/0.png")
+    assert first.label is None and first.boxes is not None and len(first.boxes) == 2
+    assert (first.width, first.height, first.boxes[0].x1) == (40, 30, 1.23)
+    raw = default_store().get_json(f"datasets/dishes/{v.content_hash}/manifest.json")
+    assert raw["scenario"] == "detection" and raw["classes"] == ["cup", "plate"]
+
+    from autolearn.datasets.export import export_version
+
+    export_version(v.ref, "coco", autolearn_home / "exported")
+    again = import_dataset(autolearn_home / "exported", name="dishes")
+    assert again.id == v.id and again.content_hash == v.content_hash

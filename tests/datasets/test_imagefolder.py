@@ -30,7 +30,7 @@ def test_class_folders_layout(tmp_path: Path, make_imagefolder, make_image) -> N
     (root / "README.md").write_text("readme")
 
     assert detect_format(root) == "imagefolder"
-    items = ImageFolder().read(root)
+    items = ImageFolder().read(root).items
     assert _summary(items) == [
         ("0.png", "cat", None),
         ("1.png", "cat", None),
@@ -44,7 +44,7 @@ def test_class_folders_layout(tmp_path: Path, make_imagefolder, make_image) -> N
 def test_train_val_layout(tmp_path: Path, make_imagefolder, val_name: str) -> None:
     make_imagefolder(tmp_path / "d" / "train", {"a": 2, "b": 2})
     make_imagefolder(tmp_path / "d" / val_name, {"a": 1, "b": 1}, seed=1)
-    items = ImageFolder().read(tmp_path / "d")
+    items = ImageFolder().read(tmp_path / "d").items
     assert [i.split for i in items] == ["train"] * 4 + ["val"] * 2
     assert [i.label for i in items if i.split == "val"] == ["a", "b"]
 
@@ -105,5 +105,5 @@ def test_detect_lists_known_formats(tmp_path: Path) -> None:
 def test_registry() -> None:
     assert "imagefolder" in FORMATS
     assert isinstance(get_format("imagefolder"), ImageFolder)
-    with pytest.raises(DatasetImportError, match="known: imagefolder"):
+    with pytest.raises(DatasetImportError, match=r"known: .*imagefolder"):
         get_format("nope")

@@ -21,7 +21,7 @@ class Partition:
 
     def counts(self, which: str) -> dict[str, int]:
         items = self.train if which == "train" else self.val
-        return dict(sorted(Counter(i.label for i in items).items()))
+        return dict(sorted(Counter(i.label or "" for i in items).items()))
 
 
 def partition(manifest: Manifest, use_fixed: bool, val_percent: float, seed: int) -> Partition:
@@ -30,5 +30,5 @@ def partition(manifest: Manifest, use_fixed: bool, val_percent: float, seed: int
     if use_fixed and manifest.has_fixed_val:
         return Partition(manifest.items_in("train"), manifest.items_in("val"), fixed=True)
     items = list(manifest.items)
-    train_idx, val_idx = stratified_split([i.label for i in items], val_percent, seed)
+    train_idx, val_idx = stratified_split([i.label or "" for i in items], val_percent, seed)
     return Partition([items[i] for i in train_idx], [items[i] for i in val_idx], fixed=False)

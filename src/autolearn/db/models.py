@@ -51,6 +51,8 @@ class DatasetVersion(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_versions.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    num_boxes: Mapped[int] = mapped_column(Integer, default=0)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # vs the parent
 
     dataset: Mapped[Dataset] = relationship(back_populates="versions")
 

@@ -36,7 +36,7 @@ class Outcome:
 def samples(manifest: Manifest, items: list[ManifestItem], classes: list[str]) -> list[Sample]:
     """Manifest items → loadable samples, class index taken from the plan's class order."""
     index = {c: i for i, c in enumerate(classes)}
-    return [Sample(partial(manifest.open_image, item), index[item.label]) for item in items]
+    return [Sample(partial(manifest.open_image, item), index[item.label or ""]) for item in items]
 
 
 def execute(task: Task, reporter: DbReporter, started_at: float, engine: Engine | None) -> Outcome:

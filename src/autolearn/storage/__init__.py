@@ -1,4 +1,5 @@
-"""Object storage chosen by URI scheme (``file://`` now; ``s3://`` with the data center)."""
+"""Object storage chosen by URI scheme: ``file://`` (the default) and ``s3://`` (any
+S3-compatible server; needs boto3, imported only when such a store is opened)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,15 @@ from autolearn.storage.local import LocalStore
 
 SCHEMES: Registry[Callable[[str], ObjectStore]] = Registry("storage scheme")
 SCHEMES.register("file", LocalStore)
+
+
+def _open_s3(uri: str) -> ObjectStore:
+    from autolearn.storage.s3 import S3Store  # lazy: keeps boto3 out of import time
+
+    return S3Store(uri)
+
+
+SCHEMES.register("s3", _open_s3)
 
 
 def open_store(uri: str) -> ObjectStore:

@@ -7,6 +7,7 @@ from typing import Any
 from autolearn.storage import open_store
 
 REPORT_KEY = "evaluation/report.json"
+MODEL_KEY = "model/model.pt"
 
 
 def read_report(task: dict[str, Any]) -> dict[str, Any] | None:

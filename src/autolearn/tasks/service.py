@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from autolearn.db import Task, TaskEvent, TaskLog, session_scope
 from autolearn.db.models import utcnow
 from autolearn.storage import StorageError, default_store, open_store
+from autolearn.tasks.results import MODEL_KEY, REPORT_KEY
 from autolearn.tasks.spec import DatasetSource, TaskSpec, format_validation_error
 from autolearn.tasks.states import RESUMABLE, STOPPABLE, TERMINAL, Status, can_move
 
@@ -100,7 +101,7 @@ def _base_task(s: Session, spec: TaskSpec) -> dict[str, Any]:
             f"data.incremental.base_task: task {base_id} is {base.scenario}, "
             f"this task is {spec.basic.scenario}"
         )
-    model_uri = base.output_uri.rstrip("/") + "/model/model.pt"
+    model_uri = open_store(base.output_uri).uri(MODEL_KEY)
     if not base.metrics or base.status not in (Status.SUCCEED.value, Status.STOPPED.value):
         raise TaskError(
             f"data.incremental.base_task: task {base_id} has no trained model "
@@ -269,10 +270,8 @@ def task_view(task: Task, full: bool = False) -> dict[str, Any]:
             host=task.host,
             pid=task.pid,
             heartbeat_at=_iso(task.heartbeat_at),
-            model_uri=task.output_uri.rstrip("/") + "/model/model.pt" if has_model else None,
-            report_uri=task.output_uri.rstrip("/") + "/evaluation/report.json"
-            if has_model
-            else None,
+            model_uri=open_store(task.output_uri).uri(MODEL_KEY) if has_model else None,
+            report_uri=open_store(task.output_uri).uri(REPORT_KEY) if has_model else None,
         )
     return view
 

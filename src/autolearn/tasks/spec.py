@@ -178,7 +178,7 @@ class OutputConfig(_Section):
     path: str | None = Field(
         default=None,
         max_length=1000,
-        description="Storage URI (file:///..., later s3://...); empty: the platform's store.",
+        description="Storage URI (file:///... or s3://bucket/prefix); empty: the platform's store.",
     )
 
     @field_validator("path")

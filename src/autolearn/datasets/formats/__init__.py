@@ -17,11 +17,17 @@ from autolearn.datasets.formats.base import (
     Split,
     unwrap,
 )
+from autolearn.datasets.formats.coco import Coco
+from autolearn.datasets.formats.csv_format import Csv
 from autolearn.datasets.formats.imagefolder import ImageFolder
+from autolearn.datasets.formats.labelstudio import LabelStudio
+from autolearn.datasets.formats.voc import Voc
+from autolearn.datasets.formats.yolo import CvatYolo, Yolo
 from autolearn.registry import Registry
 
 FORMATS: Registry[DatasetFormat] = Registry("dataset format")
-FORMATS.register(ImageFolder.name, ImageFolder())
+for _fmt in (Coco(), Voc(), Yolo(), CvatYolo(), LabelStudio(), Csv(), ImageFolder()):
+    FORMATS.register(_fmt.name, _fmt)
 
 
 def get_format(name: str) -> DatasetFormat:

@@ -128,9 +128,7 @@ class DatasetFormat(ABC):
         """All images under ``root`` with their labels, in a stable order."""
 
     @abstractmethod
-    def write(
-        self, items: list[ExportItem], classes: list[str], scenario: str, dest: Path
-    ) -> None:
+    def write(self, items: list[ExportItem], classes: list[str], scenario: str, dest: Path) -> None:
         """Write ``items`` under ``dest`` in this format (copying the image files)."""
 
 

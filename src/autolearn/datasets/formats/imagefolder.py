@@ -8,6 +8,10 @@ Accepted layouts (after descending through a single wrapper folder)::
 
 Image extensions are matched case-insensitively; hidden entries and ``__MACOSX``
 are skipped; other files (READMEs, label lists) are ignored.
+
+``write`` produces the same layouts: plain class folders when no item has a split,
+otherwise ``train/`` and ``val/`` of class folders (items without a split go to
+``train/``, since ImageFolder cannot mix split and unsplit images).
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ from pathlib import Path
 
 from autolearn.datasets.formats.base import (
     IMAGE_EXTENSIONS,
+    DatasetError,
     DatasetFormat,
     DatasetImportError,
+    ExportItem,
     RawItem,
+    ReadResult,
     Split,
     is_hidden,
     is_image,
@@ -27,6 +34,7 @@ from autolearn.datasets.formats.base import (
     visible_entries,
     walk_images,
 )
+from autolearn.datasets.formats.common import copy_image
 
 TRAIN_NAMES = ("train", "training")
 VAL_NAMES = ("val", "valid", "validation", "test")
@@ -59,13 +67,16 @@ def _split_dirs(root: Path) -> tuple[Path | None, list[Path], list[Path]]:
 class ImageFolder(DatasetFormat):
     name = "imagefolder"
     description = "one folder per class, optionally inside train/ and val/ folders"
-    scenario = "classification"
+    scenarios = ("classification",)
     priority = 100  # the catch-all layout: specific formats are tried first
 
     def detect(self, root: Path) -> bool:
         return any(_has_image(d) for d in visible_dirs(root))
 
-    def read(self, root: Path) -> list[RawItem]:
+    def read(self, root: Path) -> ReadResult:
+        return ReadResult(self._read_items(root), scenario="classification", classes=None)
+
+    def _read_items(self, root: Path) -> list[RawItem]:
         train, vals, others = _split_dirs(root)
         if train is None and not vals:
             return self._read_classes(root, split=None)
@@ -110,3 +121,23 @@ class ImageFolder(DatasetFormat):
                 )
             items.extend(RawItem(path=p, label=class_dir.name, split=split) for p in images)
         return items
+
+    def write(self, items: list[ExportItem], classes: list[str], scenario: str, dest: Path) -> None:
+        """Copy each image into ``dest/[train|val/]<label>/<name>``.
+
+        Classes without images get no folder: ``read`` refuses empty class folders.
+        """
+        if scenario != "classification":
+            raise DatasetError(
+                f"ImageFolder holds classification labels only, not {scenario} boxes; "
+                "export this version as coco, voc, yolo, csv or labelstudio instead"
+            )
+        split_layout = any(it.split is not None for it in items)
+        for it in items:
+            if it.label is None:
+                raise DatasetError(
+                    f"image {it.name} has no class label; label it before exporting as ImageFolder"
+                )
+            folder = dest / (it.split or "train") if split_layout else dest
+            copy_image(it.image, folder / it.label / it.name)
+        dest.mkdir(parents=True, exist_ok=True)

@@ -27,9 +27,10 @@ SAMPLES: Registry[SampleSpec] = Registry("sample dataset")
 
 
 def _register_builtin() -> None:
-    from autolearn.datasets.samples import digits
+    from autolearn.datasets.samples import digits, tableware
 
     SAMPLES.register(digits.SPEC.name, digits.SPEC)
+    SAMPLES.register(tableware.SPEC.name, tableware.SPEC)
 
 
 _register_builtin()
