@@ -156,3 +156,40 @@ def test_sample_digits_reaches_the_target_from_one_command(autolearn_home: Path)
     assert task["metrics"]["accuracy"] >= 0.9
     assert task["report"]["confusion_matrix"] and len(task["report"]["per_class"]) == 10
     assert task["advice"] is not None and task["plan"]["classes"] == [str(i) for i in range(10)]
+
+
+def test_dataset_export_split_samples_formats(colours: Path, tmp_path: Path) -> None:
+    invoke("dataset", "import", str(colours))
+    code, out = invoke(
+        "dataset", "export", "colours", str(tmp_path / "out"), "--format", "csv", "--json"
+    )
+    assert code == 0, out
+    assert json.loads(out)["images"] == 60 and (tmp_path / "out" / "labels.csv").is_file()
+    code, out = invoke("dataset", "split", "colours", "--val-percent", "25", "--json")
+    assert code == 0, out
+    split = json.loads(out)
+    assert split["ref"] == "colours:v2" and split["has_fixed_val"]
+    assert split["changes"]["images_moved_split"] == 60
+    code, out = invoke("dataset", "samples", "--json")
+    assert {s["name"] for s in json.loads(out)} >= {"digits", "tableware"}
+    code, out = invoke("dataset", "formats", "--json")
+    assert {"coco", "voc", "yolo", "cvat_yolo", "csv", "labelstudio", "imagefolder"} <= {
+        f["name"] for f in json.loads(out)
+    }
+
+
+def test_refused_import_prints_the_report_and_lenient_skips(colours: Path) -> None:
+    (colours / "red" / "broken.png").write_bytes(b"not an image")
+    code, out = invoke("dataset", "import", str(colours), "--json")
+    assert code == 2
+    refused = json.loads(out)
+    assert "strict policy refuses" in refused["error"]
+    assert refused["report"]["code_counts"] == {"not_an_image": 1}
+    code, out = invoke("dataset", "list", "--json")
+    assert json.loads(out) == []  # nothing half-imported
+    code, out = invoke("dataset", "import", str(colours), "--policy", "lenient", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["num_images"] == 60
+    skipped = [p for p in data["report"]["problems"] if p["code"] == "not_an_image"]
+    assert skipped and skipped[0]["file"] == "red/broken.png"

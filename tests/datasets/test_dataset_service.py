@@ -157,7 +157,7 @@ def test_truncated_jpeg_refused(autolearn_home: Path, make_imagefolder, make_ima
         import_dataset(src)
     msg = str(info.value)
     assert "2 error(s) in" in msg and "strict policy refuses" in msg
-    assert f"{src / 'b' / 'broken.jpg'}: image file is truncated" in msg
+    assert "b/broken.jpg: image file is truncated" in msg
     assert "fake.png: not an image" in msg
     assert len(info.value.problems) == 2
     assert info.value.report["code_counts"] == {"truncated": 1, "not_an_image": 1}

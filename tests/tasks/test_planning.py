@@ -161,3 +161,16 @@ def test_imagenet_class_names_start_the_head_and_lower_auto_lr(
     assert any(a["code"] == "imagenet_head" and a["applied"] for a in task["advice"])
     spec["model"]["hyperparams"] = {"lr": 0.002}
     assert create_task(parse_spec(spec))["plan"]["lr"] == 0.002
+
+
+def test_import_health_findings_become_task_advice(
+    autolearn_home: Path, make_learnable_folder: Folder
+) -> None:
+    root = make_learnable_folder(autolearn_home / "skewed", {"a": 200, "b": 12})
+    version = import_dataset(root, name="skewed")
+    codes = {f["code"] for f in version.report["health"]}
+    assert "class_imbalance" in codes
+    task = create_task(parse_spec({"data": {"source": {"type": "dataset", "dataset": "skewed"}}}))
+    advice = {a["code"]: a for a in task["advice"]}
+    assert "class_imbalance" in advice and "16.7" in advice["class_imbalance"]["message"]
+    assert "few_images" in advice  # the task's own rule, on its own split

@@ -69,6 +69,8 @@ MAX_EMBED_IMAGES = 400  # caps the backbone's work when there are many classes
 MIN_EMBED_IMAGES = 8  # below this a class mean is too noisy to compare
 NEAR_DUP_WARNING_SHARE = 0.05
 EXAMPLES = 5
+EMBED_BATCH = 8  # small batches keep activation memory low on a CPU import
+MAX_CANDIDATE_PAIRS = 20_000  # dHash candidates confirmed on thumbnails, at most
 
 
 @dataclass(frozen=True)
@@ -494,10 +496,15 @@ def _popcount(x: np.ndarray) -> np.ndarray:
 
 
 def _near_pairs(
-    a: np.ndarray, b: np.ndarray | None, max_distance: int = DHASH_MAX_DISTANCE, chunk: int = 512
+    a: np.ndarray,
+    b: np.ndarray | None,
+    max_distance: int = DHASH_MAX_DISTANCE,
+    chunk: int = 512,
+    max_pairs: int = MAX_CANDIDATE_PAIRS,
 ) -> list[tuple[int, int, int]]:
     """(i, j, distance) for hashes of ``a`` and ``b`` within ``max_distance`` bits; with
-    ``b`` None, pairs within ``a`` (i < j)."""
+    ``b`` None, pairs within ``a`` (i < j). At most ``max_pairs``: flat synthetic images
+    can all share one hash, and 10,000 of them would make 50 million pairs."""
     other = a if b is None else b
     out: list[tuple[int, int, int]] = []
     for start in range(0, len(a), chunk):
@@ -507,6 +514,8 @@ def _near_pairs(
             if b is None and c <= start + r:
                 continue
             out.append((start + r, c, int(dist[r, c])))
+            if len(out) >= max_pairs:
+                return out
     return out
 
 
@@ -591,6 +600,9 @@ def _sample_images(
     items: list[HealthItem], load_image: LoadImage, per_class: int, seed: int
 ) -> dict[str, list[Image.Image]]:
     """Up to ``per_class`` images per class: whole images, or padded box crops."""
+    from PIL.Image import Resampling
+
+    BILINEAR = Resampling.BILINEAR
     rng = random.Random(seed)
     by_class: dict[str, list[tuple[int, Box | None]]] = defaultdict(list)
     for idx, item in enumerate(items):
@@ -617,7 +629,10 @@ def _sample_images(
             log.warning("health: cannot read %s: %s", items[idx].key, exc)
             continue
         for cls, ref in wanted[idx]:
-            out[cls].append(img if ref is None else _crop(img, ref, items[idx]))
+            picked = img if ref is None else _crop(img, ref, items[idx])
+            # keep only what the backbone sees: hundreds of full-size decodes held at once
+            # pushed the 10,000-image import bench past 1 GB
+            out[cls].append(picked.resize((EMBED_SIZE, EMBED_SIZE), BILINEAR))
     return dict(out)
 
 
@@ -639,8 +654,9 @@ def embed_images(samples: Mapping[str, list[Image.Image]]) -> dict[str, np.ndarr
     out: dict[str, np.ndarray] = {}
     for cls, images in samples.items():
         feats = []
-        for start in range(0, len(images), 32):
-            batch = torch.stack([_to_tensor(im) for im in images[start : start + 32]])
+        for start in range(0, len(images), EMBED_BATCH):
+            chunk = images[start : start + EMBED_BATCH]
+            batch = torch.stack([_to_tensor(im) for im in chunk])
             with torch.inference_mode():
                 feats.append(torch.nn.functional.normalize(model(batch), dim=1))
         if feats:

@@ -120,8 +120,7 @@ def _import_folder(
         )
 
     def shown(item: RawItem) -> str:
-        if not prefix:
-            return str(item.path)
+        """Where the item is, relative to the source (the report names the source)."""
         try:
             return f"{prefix}{item.path.relative_to(folder).as_posix()}"
         except ValueError:

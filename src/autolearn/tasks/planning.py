@@ -59,7 +59,7 @@ def plan_task(
             "add images (at least 2 per class) or raise the percent"
         )
     classes = list(manifest.classes)
-    advice: list[Advice] = []
+    advice: list[Advice] = _health_advice(version)
     if base:
         new = [c for c in classes if c not in base["classes"]]
         classes = list(base["classes"]) + new
@@ -82,6 +82,20 @@ def plan_task(
     pinned = spec.model_copy(deep=True)
     pinned.data.source = DatasetSource(dataset=version.ref)
     return PlannedTask(pinned, version, plan, advice + more)
+
+
+TASK_LEVEL_CODES = frozenset({"few_images", "small_classes"})  # re-checked on the task's split
+
+
+def _health_advice(version: VersionInfo) -> list[Advice]:
+    """The data-health findings stored at import, shown again before the task runs (the
+    per-class count rules are left out: the task re-applies them to its own split)."""
+    from autolearn.datasets.health import Finding
+
+    findings = (version.report or {}).get("health") or []
+    return [
+        Finding.from_dict(f).to_advice() for f in findings if f.get("code") not in TASK_LEVEL_CODES
+    ]
 
 
 def _check_checkpoint(spec: TaskSpec) -> None:
