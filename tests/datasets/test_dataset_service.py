@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -271,7 +272,7 @@ def test_load_manifest_through_bytes(autolearn_home: Path, make_imagefolder) -> 
     src = make_imagefolder(autolearn_home / "src", {"a": 1, "b": 1})
     v = import_dataset(src, name="bytes")
     m = load_manifest(v, store=default_store())
-    m.store = _BytesOnlyStore(m.store)  # a non-local store: reads go through get_bytes
+    m.store = _BytesOnlyStore(m.store)  # a non-local store: reads go through store.open
     img = m.open_image(m.items[0])
     assert img.mode == "RGB" and img.size == (16, 16)
     assert m.store.reads == [m.items[0].blob]
@@ -282,9 +283,9 @@ class _BytesOnlyStore:
         self.inner = inner
         self.reads: list[str] = []
 
-    def get_bytes(self, key: str) -> bytes:
+    def open(self, key: str) -> io.BytesIO:
         self.reads.append(key)
-        return self.inner.get_bytes(key)
+        return io.BytesIO(self.inner.get_bytes(key))
 
 
 def test_db_failure_leaves_no_rows(autolearn_home: Path, make_imagefolder, monkeypatch) -> None:

@@ -44,14 +44,16 @@ def supervisor(autolearn_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
         handle.signal(signal.SIGKILL)
 
 
-def test_sigkill_mid_epoch_then_resume_continues_from_the_checkpoint(
-    supervisor: Supervisor,
-    autolearn_home: Path,
-    make_learnable_folder: Callable[..., Path],
-    tiny_spec: Callable[..., dict[str, Any]],
-) -> None:
+@pytest.fixture
+def colours(autolearn_home: Path, make_learnable_folder: Callable[..., Path]) -> str:
+    """Dataset 'colours': 80 + 80 images, so an epoch has 16 steps of 8."""
     make_learnable_folder(autolearn_home / "colours", {"a": 80, "b": 80})
-    import_dataset(autolearn_home / "colours", name="colours")
+    return import_dataset(autolearn_home / "colours", name="colours").ref
+
+
+def test_sigkill_mid_epoch_then_resume_continues_from_the_checkpoint(
+    supervisor: Supervisor, colours: str, tiny_spec: Callable[..., dict[str, Any]]
+) -> None:
     task_id = create_task(parse_spec(tiny_spec(hyperparams={"epochs": 6})))["id"]
     steps_per_epoch = 16  # 128 training images, batch 8
 
@@ -61,7 +63,7 @@ def test_sigkill_mid_epoch_then_resume_continues_from_the_checkpoint(
         ok = last and last["epoch"] == 3 and 2 < last["step"] % steps_per_epoch < 14
         return get_task(task_id)["pid"] if ok else None
 
-    pid = wait_until(lambda: _pid_if(mid_epoch_three), 120, "epoch 3 to be half done")
+    pid = wait_until(mid_epoch_three, 120, "epoch 3 to be half done")
     os.kill(pid, signal.SIGKILL)
     failed = wait_until(lambda: _status_in(task_id, {"FAILED"}), 30, "the kill to be noticed")
     assert "SIGKILL" in failed["message"] and f"task resume {task_id}" in failed["message"]
@@ -83,25 +85,16 @@ def test_sigkill_mid_epoch_then_resume_continues_from_the_checkpoint(
     assert done["attempts"] == 2 and done["epoch"] == 6
 
 
-def _pid_if(check: Callable[[], Any]) -> Any:
-    return check()
-
-
 def _status_in(task_id: int, statuses: set[str]) -> dict[str, Any] | None:
     task = get_task(task_id)
     return task if task["status"] in statuses else None
 
 
 def test_stop_ends_a_running_worker_and_keeps_its_best_model(
-    supervisor: Supervisor,
-    autolearn_home: Path,
-    make_learnable_folder: Callable[..., Path],
-    tiny_spec: Callable[..., dict[str, Any]],
+    supervisor: Supervisor, colours: str, tiny_spec: Callable[..., dict[str, Any]]
 ) -> None:
     from autolearn.tasks.service import stop_task
 
-    make_learnable_folder(autolearn_home / "colours", {"a": 80, "b": 80})
-    import_dataset(autolearn_home / "colours", name="colours")
     task_id = create_task(parse_spec(tiny_spec(hyperparams={"epochs": 50})))["id"]
     wait_until(lambda: task_events(task_id, kind="epoch"), 120, "a first epoch")
     stop_task(task_id)

@@ -10,7 +10,6 @@ import of the same data gives the same hash.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -20,7 +19,7 @@ from typing import Any
 from PIL import Image, ImageOps
 
 from autolearn.datasets.formats.base import Box
-from autolearn.storage import LocalStore, ObjectStore
+from autolearn.storage import ObjectStore
 
 MANIFEST_VERSION = 2
 
@@ -61,11 +60,7 @@ class Manifest:
 
     def open_image(self, item: ManifestItem) -> Image.Image:
         """The item's image as RGB, rotated upright by its EXIF orientation."""
-        if isinstance(self.store, LocalStore):
-            img = Image.open(self.store.path(item.blob))
-        else:
-            img = Image.open(io.BytesIO(self.store.get_bytes(item.blob)))
-        with img:
+        with self.store.open(item.blob) as stream, Image.open(stream) as img:
             upright = ImageOps.exif_transpose(img)
             return to_rgb(upright if upright is not None else img)
 

@@ -27,6 +27,7 @@ from autolearn.scheduler.executors.local import Handle, LocalExecutor, pid_alive
 from autolearn.scheduler.queue import HOST, claim_next, queued_count
 from autolearn.settings import get_settings
 from autolearn.storage import open_store
+from autolearn.tasks.results import LAST_KEY
 from autolearn.tasks.states import ACTIVE, Status
 
 log = logging.getLogger("autolearn.supervisor")
@@ -202,7 +203,7 @@ class Supervisor:
             if code < 0
             else f"exited with code {code}"
         )
-        if not open_store(task.output_uri).exists("checkpoints/last.pt"):
+        if not open_store(task.output_uri).exists(LAST_KEY):
             return f"worker process {how}; `autolearn task resume {task.id}` starts it again"
         epochs = s.scalars(
             select(TaskEvent.epoch).where(TaskEvent.task_id == task.id, TaskEvent.kind == "epoch")

@@ -1,4 +1,5 @@
-"""Read a task's stored results (evaluation report) through the storage layer."""
+"""A task's output folder: where each artifact lives (one place for the worker, the
+supervisor and the task service), and reading the stored report."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from typing import Any
 
 from autolearn.storage import open_store
 
-REPORT_KEY = "evaluation/report.json"
-MODEL_KEY = "model/model.pt"
+LAST_KEY = "checkpoints/last.pt"  # everything resume needs, written every epoch
+MODEL_KEY = "model/model.pt"  # best validation weights + metadata
+META_KEY = "model/meta.json"  # the metadata alone, readable without torch
+REPORT_KEY = "evaluation/report.json"  # metrics, confusion matrix, per class, history
 
 
 def read_report(task: dict[str, Any]) -> dict[str, Any] | None:

@@ -260,7 +260,7 @@ def task_view(task: Task, full: bool = False) -> dict[str, Any]:
         "output_uri": task.output_uri,
     }
     if full:
-        has_model = task.metrics.get("best_epoch") is not None
+        output = open_store(task.output_uri) if task.metrics.get("best_epoch") is not None else None
         view.update(
             description=task.description,
             advice=task.advice,
@@ -270,8 +270,8 @@ def task_view(task: Task, full: bool = False) -> dict[str, Any]:
             host=task.host,
             pid=task.pid,
             heartbeat_at=_iso(task.heartbeat_at),
-            model_uri=open_store(task.output_uri).uri(MODEL_KEY) if has_model else None,
-            report_uri=open_store(task.output_uri).uri(REPORT_KEY) if has_model else None,
+            model_uri=output.uri(MODEL_KEY) if output else None,
+            report_uri=output.uri(REPORT_KEY) if output else None,
         )
     return view
 

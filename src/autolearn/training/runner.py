@@ -17,6 +17,7 @@ from torch import nn
 
 from autolearn.evaluation.classification import subset_accuracy
 from autolearn.storage import ObjectStore, open_store
+from autolearn.tasks.results import META_KEY, REPORT_KEY
 from autolearn.training.callbacks import (
     LAST_KEY,
     MODEL_KEY,
@@ -44,8 +45,6 @@ from autolearn.training.loop import LoopContext, evaluate
 from autolearn.training.trainer import FitResult, Trainer, param_groups, warmup_cosine
 
 log = logging.getLogger(__name__)
-REPORT_KEY = "evaluation/report.json"
-META_KEY = "model/meta.json"
 
 
 @dataclass

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from autolearn.storage import ObjectStore
+from autolearn.tasks.results import LAST_KEY, MODEL_KEY
 from autolearn.training.callbacks.base import Callback
 
 if TYPE_CHECKING:
     from autolearn.training.trainer import Trainer
 
-LAST_KEY = "checkpoints/last.pt"
-MODEL_KEY = "model/model.pt"
+__all__ = ["LAST_KEY", "MODEL_KEY", "Checkpoint", "load_torch", "save_torch"]
 
 
 def save_torch(store: ObjectStore, key: str, obj: Any) -> str:

@@ -12,13 +12,8 @@ box-filtered down (anti-aliased edges), then the whole image gets a lighting
 gradient, vignette, white-balance tint, noise and sometimes a slight blur.
 
 The package: ``draw`` (objects, shadows, colours), ``table`` (table textures, lighting),
-``scene`` (composition, occlusion, boxes) and, here, the COCO dataset writer.
-
-Boxes are computed from the drawn silhouettes (cup handles included), clipped to
-the image, in pixel-edge coordinates ``[x1, y1, x2, y2]`` (``x2`` exclusive). They
-are amodal: an object partly covered by a later one keeps its full extent, but an
-object of which less than ``MIN_VISIBLE`` of its area is visible (covered by
-later objects or cut by the image edge) is left unannotated.
+``scene`` (composition, occlusion, and how boxes are computed) and, here, the COCO
+dataset writer.
 """
 
 from __future__ import annotations
