@@ -18,7 +18,7 @@ from typing import Any
 
 from PIL import Image, ImageOps
 
-from autolearn.datasets.formats.base import Box
+from autolearn.datasets.formats.base import Box, classes_of
 from autolearn.storage import ObjectStore
 
 MANIFEST_VERSION = 2
@@ -38,6 +38,11 @@ class ManifestItem:
     source_path: str = ""
     width: int = 0
     height: int = 0
+
+    @property
+    def classes(self) -> list[str]:
+        """Its label, or the distinct labels of its boxes."""
+        return classes_of(self.label, self.boxes)
 
 
 @dataclass

@@ -34,7 +34,7 @@ def split_version(
     version = resolve_version(ref)
     manifest = load_manifest(version)
     items = list(manifest.items)
-    labels = [_labels(i) for i in items]
+    labels = [i.classes for i in items]
     if method == "stratified":
         flat = [lab[0] if lab else "" for lab in labels]
         train, val = stratified_split(flat, val_percent, seed)
@@ -66,12 +66,6 @@ def split_version(
             }
         },
     )
-
-
-def _labels(item: Any) -> list[str]:
-    if item.boxes is not None:
-        return sorted({b.label for b in item.boxes})
-    return [item.label] if item.label is not None else []
 
 
 def _groups(items: list[Any], method: str, pattern: str, max_gap: int) -> list[str]:

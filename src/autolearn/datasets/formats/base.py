@@ -42,6 +42,13 @@ class Box:
         return max(0.0, self.x2 - self.x1) * max(0.0, self.y2 - self.y1)
 
 
+def classes_of(label: str | None, boxes: tuple[Box, ...] | None) -> list[str]:
+    """An item's classes: the distinct labels of its boxes (detection), else its label."""
+    if boxes is not None:
+        return sorted({b.label for b in boxes})
+    return [] if label is None else [label]
+
+
 @dataclass(frozen=True)
 class Problem:
     """A finding about the source, with where it is and what the import did about it.

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from autolearn.datasets.advisor import Advice
-from autolearn.datasets.formats.base import Box
+from autolearn.datasets.formats.base import Box, classes_of
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -104,9 +104,7 @@ class HealthItem:
     @property
     def classes(self) -> list[str]:
         """The item's classes: its label, or the distinct labels of its boxes."""
-        if self.boxes is not None:
-            return sorted({b.label for b in self.boxes})
-        return [] if self.label is None else [self.label]
+        return classes_of(self.label, self.boxes)
 
 
 LoadImage = Callable[[HealthItem], "Image.Image"]
