@@ -29,8 +29,8 @@ class Advice:
         return asdict(self)
 
 
-def advise_data(train_counts: dict[str, int]) -> list[Advice]:
-    """Warnings about the amount of data per class."""
+def advise_data(train_counts: dict[str, int], unit: str = "images") -> list[Advice]:
+    """Warnings about the amount of data per class (``unit``: images, or boxes for detection)."""
     few = {c: n for c, n in train_counts.items() if n < FEW_IMAGES}
     if not few:
         return []
@@ -40,8 +40,8 @@ def advise_data(train_counts: dict[str, int]) -> list[Advice]:
             code="few_images",
             level="warning",
             message=(
-                f"fewer than {FEW_IMAGES} training images in: {listed}; expect lower accuracy, "
-                f"and add images to reach at least {FEW_IMAGES} per class"
+                f"fewer than {FEW_IMAGES} training {unit} in: {listed}; expect lower accuracy, "
+                f"and add {unit} to reach at least {FEW_IMAGES} per class"
             ),
         )
     ]

@@ -45,3 +45,39 @@ def input_size_for(native: int, median_short_side: float | None) -> int:
         return native
     size = 32 * math.ceil(median_short_side / 32)
     return max(MIN_INPUT, min(native, size))
+
+
+@dataclass(frozen=True)
+class DetectionPreset:
+    """What a preference means for detection: architecture, backbone, input size, and
+    how many optimiser steps 'auto' epochs aim for. Chosen by measurement on raccoon
+    (accuracy after a fixed budget vs CPU latency): docs/benchmarks.md, "Detection presets"."""
+
+    arch: str
+    backbone: str
+    input_size: int
+    steps: int
+    relative_cost: float  # CPU training cost per image vs FCOS lite0 at 320 px
+
+
+DETECTION_PRESETS: dict[str, DetectionPreset] = {
+    "speed": DetectionPreset("fcos", "tf_efficientnet_lite0.in1k", 320, 600, 1.0),
+    "balanced": DetectionPreset("fcos", "tf_efficientnet_lite0.in1k", 384, 1000, 1.45),
+    "accuracy": DetectionPreset("fcos", "tf_efficientnet_lite1.in1k", 448, 1400, 3.0),
+}
+
+# Tableware (cup/plate seen from above): the default classes offered when labelling and
+# in the sample; a user's dataset may add more (its own classes are what the task learns).
+TABLEWARE_CLASSES: tuple[str, ...] = ("plate", "bowl", "cup", "saucer", "glass", "tray")
+# Cups and saucers are small next to the tray: a bigger input than plain detection.
+TABLEWARE_INPUT_SIZE = {"speed": 384, "balanced": 448, "accuracy": 512}
+
+
+def detection_preset_for(preference: str, scenario: str = "detection") -> DetectionPreset:
+    """The preset of a preference; tableware keeps the architecture, raises the size."""
+    preset = DETECTION_PRESETS[preference]
+    if scenario != "tableware":
+        return preset
+    size = TABLEWARE_INPUT_SIZE[preference]
+    cost = preset.relative_cost * (size / preset.input_size) ** 2
+    return DetectionPreset(preset.arch, preset.backbone, size, preset.steps, cost)

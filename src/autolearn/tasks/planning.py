@@ -44,10 +44,10 @@ def plan_task(
             version = ensure_sample(source.sample, engine=engine)
     except DatasetError as exc:
         raise TaskError(f"data.source: {exc}") from None
-    if version.scenario != spec.basic.scenario:
+    if version.scenario != spec.kind:
         raise TaskError(
             f"data.source: {version.ref} is a {version.scenario} dataset; "
-            f"this task is {spec.basic.scenario}"
+            f"a {spec.basic.scenario} task needs a {spec.kind} dataset"
         )
     manifest = load_manifest(version)
     part = partition(
@@ -59,7 +59,7 @@ def plan_task(
             "add images (at least 2 per class) or raise the percent"
         )
     classes = list(manifest.classes)
-    advice: list[Advice] = _health_advice(version)
+    advice: list[Advice] = _health_advice(version) + _scenario_advice(spec, classes)
     if base:
         new = [c for c in classes if c not in base["classes"]]
         classes = list(base["classes"]) + new
@@ -98,6 +98,25 @@ def _health_advice(version: VersionInfo) -> list[Advice]:
     ]
 
 
+def _scenario_advice(spec: TaskSpec, classes: list[str]) -> list[Advice]:
+    """Tableware: say so when the dataset shares no class with the preset's list."""
+    from autolearn.models.presets import TABLEWARE_CLASSES
+
+    if spec.basic.scenario != "tableware":
+        return []
+    known = {c.lower() for c in TABLEWARE_CLASSES}
+    if any(c.lower() in known for c in classes):
+        return []
+    return [
+        Advice(
+            "tableware_classes",
+            "info",
+            f"none of the dataset's classes ({', '.join(classes)}) is one of the tableware "
+            f"classes ({', '.join(TABLEWARE_CLASSES)}); the task learns the dataset's classes",
+        )
+    ]
+
+
 def _check_checkpoint(spec: TaskSpec) -> None:
     from autolearn.tasks.service import TaskError
 
@@ -117,6 +136,18 @@ def _resolve(
     version: VersionInfo,
     base: dict[str, Any] | None,
 ) -> tuple[Plan, list[Advice]]:
+    if spec.kind == "detection":
+        from autolearn.training.detection_hparams import resolve_detection_plan
+
+        return resolve_detection_plan(
+            spec,
+            classes=classes,
+            train_counts={c: n for c, n in train_counts.items() if n or not base},
+            val_counts=part.counts("val"),
+            fixed_validation=part.fixed,
+            n_train_images=len(part.train),
+            base=base,
+        )
     return resolve_plan(
         spec,
         classes=classes,

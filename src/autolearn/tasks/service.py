@@ -16,7 +16,7 @@ from autolearn.db import Task, TaskEvent, TaskLog, session_scope
 from autolearn.db.models import utcnow
 from autolearn.storage import StorageError, default_store, open_store
 from autolearn.tasks.results import MODEL_KEY, REPORT_KEY
-from autolearn.tasks.spec import DatasetSource, TaskSpec, format_validation_error
+from autolearn.tasks.spec import DatasetSource, TaskSpec, format_validation_error, kind_of
 from autolearn.tasks.states import RESUMABLE, STOPPABLE, TERMINAL, Status, can_move
 
 
@@ -96,7 +96,7 @@ def _base_task(s: Session, spec: TaskSpec) -> dict[str, Any]:
     base = s.get(Task, base_id)
     if base is None:
         raise TaskError(f"data.incremental.base_task: task {base_id} does not exist")
-    if base.scenario != spec.basic.scenario:
+    if kind_of(base.scenario) != spec.kind:
         raise TaskError(
             f"data.incremental.base_task: task {base_id} is {base.scenario}, "
             f"this task is {spec.basic.scenario}"
@@ -111,6 +111,7 @@ def _base_task(s: Session, spec: TaskSpec) -> dict[str, Any]:
         "task_id": base.id,
         "model": base.plan["model"],
         "input_size": base.plan["input_size"],
+        "arch": base.plan.get("arch"),
         "classes": base.plan["classes"],
         "model_uri": model_uri,
     }
@@ -234,6 +235,12 @@ def task_events(
         ]
 
 
+def _model_name(plan: dict[str, Any]) -> str | None:
+    """'fcos/tf_efficientnet_lite0.in1k' for a detector, the zoo name for a classifier."""
+    model = plan.get("model")
+    return f"{plan['arch']}/{model}" if plan.get("arch") else model
+
+
 def task_view(task: Task, full: bool = False) -> dict[str, Any]:
     """The task as the CLI (and later the API) shows it."""
     source = task.spec.get("data", {}).get("source", {})
@@ -247,7 +254,8 @@ def task_view(task: Task, full: bool = False) -> dict[str, Any]:
         "stop_reason": task.stop_reason,
         "message": task.message,
         "dataset": source.get("dataset") or f"sample:{source.get('sample')}",
-        "model": task.plan.get("model"),
+        "model": _model_name(task.plan),
+        "metric": task.plan.get("metric", "accuracy"),
         "epoch": task.epoch,
         "total_epochs": task.total_epochs,
         "step": task.step,

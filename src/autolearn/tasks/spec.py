@@ -16,6 +16,11 @@ AUTO: Literal["auto"] = "auto"
 Auto = Literal["auto"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]*$"
 MAX_DURATION_S = 7 * 24 * 3600
+# The first metric of each kind is what 'auto' means.
+SCENARIO_METRICS: dict[str, tuple[str, ...]] = {
+    "classification": ("accuracy", "f1"),
+    "detection": ("map_50", "map", "map_75", "f1"),
+}
 
 
 class _Section(BaseModel):
@@ -33,9 +38,12 @@ class BasicInfo(_Section):
         description="Task name: 1-64 letters, digits, spaces, '_', '.', '-'.",
     )
     description: str = Field(default="", max_length=2000, description="Free text for people.")
-    scenario: Literal["classification"] = Field(
+    scenario: Literal["classification", "detection", "tableware"] = Field(
         default="classification",
-        description="What the model learns: image classification (detection arrives later).",
+        description=(
+            "What the model learns: classification (one label per image), detection "
+            "(boxes) or tableware (cup/plate detection from above)."
+        ),
     )
     region: str = Field(
         default="local",
@@ -151,7 +159,16 @@ class ModelConfig(_Section):
         default=None,
         gt=0,
         le=1,
-        description="Stop as soon as validation accuracy reaches this (0-1], or none.",
+        description="Stop as soon as the validation metric reaches this (0-1], or none.",
+    )
+    metric: str = Field(
+        default=AUTO,
+        max_length=32,
+        description=(
+            "Metric that picks the best epoch and that expected_accuracy applies to: 'auto' "
+            "(accuracy for classification, map_50 for detection); classification: accuracy, "
+            "f1 (macro); detection: map_50, map (COCO 0.5:0.95), map_75, f1 (at IoU 0.5)."
+        ),
     )
     max_duration: int = Field(
         default=3600,
@@ -225,6 +242,33 @@ class TaskSpec(_Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     resources: ResourceConfig = Field(default_factory=ResourceConfig)
+
+    @model_validator(mode="after")
+    def _metric_fits_scenario(self) -> TaskSpec:
+        allowed = SCENARIO_METRICS[kind_of(self.basic.scenario)]
+        if self.model.metric != AUTO and self.model.metric not in allowed:
+            raise ValueError(
+                f"model.metric {self.model.metric!r} is not a metric of a "
+                f"{self.basic.scenario} task; use 'auto' or one of {', '.join(allowed)}"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        """The engine that trains it: 'classification' or 'detection' (tableware too)."""
+        return kind_of(self.basic.scenario)
+
+    @property
+    def metric(self) -> str:
+        """The monitored metric with 'auto' resolved for the scenario."""
+        if self.model.metric != AUTO:
+            return self.model.metric
+        return SCENARIO_METRICS[self.kind][0]
+
+
+def kind_of(scenario: str) -> str:
+    """Tableware is detection with its own preset; the rest are their own kind."""
+    return "detection" if scenario in ("detection", "tableware") else "classification"
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.IGNORECASE)

@@ -50,6 +50,10 @@ class Plan(BaseModel):
     base_model_uri: str | None = None
     base_classes: list[str] = Field(default_factory=list)
     auto: dict[str, bool] = Field(default_factory=dict)
+    scenario: str = "classification"
+    metric: str = "accuracy"
+    arch: str | None = None  # detection architecture (fcos, retinanet, ssdlite, fasterrcnn)
+    overhead: bool = False  # scenes seen from above: vertical flips and quarter turns too
 
     @property
     def train_size(self) -> int:
@@ -120,6 +124,7 @@ def resolve_plan(
         batch_size=batch,
         warmup_epochs=min(warmup, float(epochs)),
         expected_accuracy=spec.model.expected_accuracy,
+        metric=spec.metric,
         max_duration_s=spec.model.max_duration,
         estimated_train_s=round(estimated, 1),
         base_task=base.get("task_id") if base else None,
