@@ -25,7 +25,6 @@ from autolearn.training.trainer import Trainer, param_groups, warmup_cosine
 
 pytestmark = pytest.mark.slow
 CLASSES = ["plate", "bowl", "cup", "saucer"]
-MEAN = STD = (0.5, 0.5, 0.5)
 SIZE = 160
 
 
@@ -43,14 +42,14 @@ def _scenes(seed: int, n: int) -> list[DetectionSample]:
 def test_fcos_learns_tableware_scenes_far_above_chance() -> None:
     torch.manual_seed(0)
     train = DataLoader(
-        DetectionDataset(_scenes(0, 64), train_transform(SIZE, MEAN, STD)),
+        DetectionDataset(_scenes(0, 64), train_transform(SIZE)),
         batch_size=8,
         shuffle=True,
         collate_fn=collate,
         generator=torch.Generator(),
     )
     val = DataLoader(
-        DetectionDataset(_scenes(1, 24), eval_transform(SIZE, MEAN, STD)),
+        DetectionDataset(_scenes(1, 24), eval_transform(SIZE)),
         batch_size=8,
         collate_fn=collate,
     )

@@ -121,6 +121,7 @@ def make_loader(
     num_workers: int,
     seed: int = 0,
     pin_memory: bool = False,
+    collate_fn: Callable[[list[Any]], Any] | None = None,
 ) -> DataLoader[Any]:
     """A DataLoader whose shuffle order depends only on the seed (so resume can replay it)."""
     generator = torch.Generator()
@@ -134,6 +135,7 @@ def make_loader(
         generator=generator,
         pin_memory=pin_memory,
         persistent_workers=num_workers > 0,
+        collate_fn=collate_fn,
     )
 
 
