@@ -1,5 +1,6 @@
-"""What a worker does for a classification task: data from the pinned version, the
-stored plan, then the training engine. Outcome → the task's final status."""
+"""What a worker does for a task: data from the pinned version, the stored plan, then
+the training engine of its kind (classification or detection). Outcome → the task's
+final status."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from autolearn.tasks.spec import TaskSpec
 from autolearn.tasks.states import Status
 from autolearn.training.callbacks import StopReason
 from autolearn.training.data import Sample
+from autolearn.training.detection_data import DetectionSample
 from autolearn.training.hparams import Plan
 
 log = logging.getLogger("autolearn.worker")
@@ -37,6 +39,21 @@ def samples(manifest: Manifest, items: list[ManifestItem], classes: list[str]) -
     """Manifest items → loadable samples, class index taken from the plan's class order."""
     index = {c: i for i, c in enumerate(classes)}
     return [Sample(partial(manifest.open_image, item), index[item.label or ""]) for item in items]
+
+
+def detection_samples(
+    manifest: Manifest, items: list[ManifestItem], classes: list[str]
+) -> list[DetectionSample]:
+    """Manifest items with boxes → detection samples (labels in the plan's class order)."""
+    index = {c: i for i, c in enumerate(classes)}
+    return [
+        DetectionSample(
+            partial(manifest.open_image, item),
+            tuple(item.boxes or ()),
+            tuple(index[b.label] for b in item.boxes or ()),
+        )
+        for item in items
+    ]
 
 
 def execute(task: Task, reporter: DbReporter, started_at: float, engine: Engine | None) -> Outcome:
@@ -63,11 +80,17 @@ def execute(task: Task, reporter: DbReporter, started_at: float, engine: Engine 
         plan.batch_size,
         plan.lr,
     )
-    result = run_classification(
+    detection = spec.kind == "detection"
+    to_samples: Any = detection_samples if detection else samples
+    if detection:
+        from autolearn.training.detection_runner import run_detection as run
+    else:
+        run = run_classification
+    result = run(
         RunInputs(
             plan=plan,
-            train=samples(manifest, part.train, plan.classes),
-            val=samples(manifest, part.val, plan.classes),
+            train=to_samples(manifest, part.train, plan.classes),
+            val=to_samples(manifest, part.val, plan.classes),
             store=open_store(task.output_uri),
             sink=reporter,
             started_at=started_at,
@@ -78,10 +101,10 @@ def execute(task: Task, reporter: DbReporter, started_at: float, engine: Engine 
             task_id=task.id,
         )
     )
-    return outcome_of(result)
+    return outcome_of(result, plan.metric)
 
 
-def outcome_of(result: Any) -> Outcome:
+def outcome_of(result: Any, metric: str = "accuracy") -> Outcome:
     """Map the engine's stop reason and best model onto the platform's statuses."""
     reason: StopReason = result.stop_reason
     if result.best_epoch is None:
@@ -94,12 +117,16 @@ def outcome_of(result: Any) -> Outcome:
         return Outcome(status, reason.value, f"no model: {why}")
     metrics = {**(result.metrics or {}), "best_epoch": result.best_epoch}
     if result.report and "incremental" in result.report:
-        metrics["incremental"] = {
-            k: result.report["incremental"][k]
-            for k in ("base_model_base_class_accuracy", "new_model_base_class_accuracy")
-        }
-    acc = metrics.get("accuracy", float("nan"))
-    message = f"best model from epoch {result.best_epoch}: val accuracy {acc:.4f}"
+        keys = (
+            "base_model_base_class_accuracy",
+            "new_model_base_class_accuracy",
+            "base_model_ap_50",
+            "new_model_ap_50",
+        )
+        inc = result.report["incremental"]
+        metrics["incremental"] = {k: inc[k] for k in keys if k in inc}
+    value = metrics.get(metric, float("nan"))
+    message = f"best model from epoch {result.best_epoch}: val {metric} {value:.4f}"
     status = Status.STOPPED if reason is StopReason.USER_STOP else Status.SUCCEED
     log.info("finished (%s): %s", reason.value, message)
     return Outcome(status, reason.value, message, metrics)

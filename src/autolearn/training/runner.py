@@ -50,8 +50,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class RunInputs:
     plan: Plan
-    train: list[Sample]
-    val: list[Sample]
+    train: list[Any]  # Sample for classification, DetectionSample for detection
+    val: list[Any]
     store: ObjectStore
     sink: Sink
     started_at: float = field(default_factory=time.monotonic)
@@ -145,7 +145,7 @@ def run_classification(inputs: RunInputs) -> RunResult:
     meta = model_meta(plan, inputs.task_id)
     callbacks: list[Callback] = []
     if plan.expected_accuracy is not None:
-        callbacks.append(TargetMetric("accuracy", plan.expected_accuracy))
+        callbacks.append(TargetMetric(plan.metric, plan.expected_accuracy))
     callbacks += [
         TimeBudget(plan.max_duration_s, started_at=inputs.started_at),
         best_outputs,
@@ -162,12 +162,12 @@ def run_classification(inputs: RunInputs) -> RunResult:
         ctx,
         plan.epochs,
         callbacks,
-        monitor="accuracy",
+        monitor=plan.metric,
         seed=inputs.seed,
         external_stop=inputs.external_stop,
         validate_first=plan.imagenet_rows is not None,
     )
-    resumed = _maybe_resume(trainer, inputs)
+    resumed = resume_if_checkpointed(trainer, inputs)
     result = trainer.fit()
     return _finish(inputs, trainer, result, ops, best_outputs, ctx, resumed, incremental, meta)
 
@@ -176,7 +176,9 @@ def model_meta(plan: Plan, task_id: int | None) -> dict[str, Any]:
     """What a user of model.pt needs besides the weights."""
     return {
         "task_id": task_id,
-        "scenario": "classification",
+        "scenario": plan.scenario,
+        "metric": plan.metric,
+        "arch": plan.arch,
         "model": plan.model,
         "classes": plan.classes,
         "input_size": plan.input_size,
@@ -185,7 +187,8 @@ def model_meta(plan: Plan, task_id: int | None) -> dict[str, Any]:
     }
 
 
-def _maybe_resume(trainer: Trainer, inputs: RunInputs) -> int | None:
+def resume_if_checkpointed(trainer: Trainer, inputs: RunInputs) -> int | None:
+    """Continue from the task's last checkpoint when there is one (a resumed task)."""
     if not inputs.store.exists(LAST_KEY):
         return None
     state = load_torch(inputs.store, LAST_KEY)
