@@ -145,7 +145,7 @@ def test_sample_digits_reaches_the_target_from_one_command(autolearn_home: Path)
         "--target-accuracy",
         "0.9",
         "--max-duration",
-        "5m",
+        "10m",
         "--wait",
         "--json",
     ]
@@ -156,6 +156,33 @@ def test_sample_digits_reaches_the_target_from_one_command(autolearn_home: Path)
     assert task["metrics"]["accuracy"] >= 0.9
     assert task["report"]["confusion_matrix"] and len(task["report"]["per_class"]) == 10
     assert task["advice"] is not None and task["plan"]["classes"] == [str(i) for i in range(10)]
+
+
+@pytest.mark.slow
+def test_tableware_sample_trains_a_detector_from_one_command(autolearn_home: Path) -> None:
+    """Detection through the same command, queue and worker: mAP, per-class AP, and the
+    per-class score thresholds stored with the model."""
+    env = {**os.environ, "AUTOLEARN_WORKER_IDLE_EXIT_S": "1"}
+    cmd = [sys.executable, "-m", "autolearn.cli.main", "task", "create", "--scenario"]
+    cmd += ["tableware", "--sample", "tableware", "--preference", "speed", "--epochs", "3"]
+    cmd += ["--max-duration", "10m", "--wait", "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    task = json.loads(proc.stdout)
+    assert task["status"] == "SUCCEED" and task["scenario"] == "tableware"
+    assert task["metric"] == "map_50" and task["metrics"]["map_50"] > 0.2  # untrained: < 0.05
+    report = task["report"]
+    assert [r["class"] for r in report["per_class"]] == task["plan"]["classes"]
+    assert set(task["plan"]["classes"]) == {"bowl", "cup", "plate", "saucer"}
+    thresholds = report["score_thresholds"]
+    assert set(thresholds) == {"bowl", "cup", "plate", "saucer"}
+    assert all(0 < t <= 1 for t in thresholds.values())
+    from autolearn.training.runner import load_model_file
+
+    meta = load_model_file(task["model_uri"])["meta"]
+    assert meta["score_thresholds"] == thresholds and meta["arch"] == "fcos"
+    code, out = invoke("task", "show", str(task["id"]))
+    assert code == 0 and "AP@0.5" in out and "threshold" in out
 
 
 def test_dataset_export_split_samples_formats(colours: Path, tmp_path: Path) -> None:

@@ -25,6 +25,8 @@ def _flag_overrides(**flags: Any) -> dict[tuple[str, ...], Any]:
         "pretrained": ("model", "pretrained"),
         "checkpoint": ("model", "checkpoint"),
         "preference": ("model", "preference"),
+        "scenario": ("basic", "scenario"),
+        "metric": ("model", "metric"),
         "target_accuracy": ("model", "expected_accuracy"),
         "max_duration": ("model", "max_duration"),
         "epochs": ("model", "hyperparams", "epochs"),
@@ -66,7 +68,7 @@ def build_spec_dict(
     if "source" not in data.get("data", {}):
         raise typer.BadParameter(
             "say where the images come from: --dataset NAME, "
-            "--sample digits, or data.source in the task file"
+            "--sample digits / tableware, or data.source in the task file"
         )
     for path, value in _flag_overrides(**flags).items():
         node = data
@@ -88,14 +90,24 @@ def create(
     name: str | None = typer.Option(None, help="Task name."),
     description: str | None = typer.Option(None, help="Task description."),
     region: str | None = typer.Option(None, help="Worker pool (region)."),
+    scenario: str | None = typer.Option(
+        None, help="classification (default), detection or tableware."
+    ),
     dataset: str | None = typer.Option(None, help="Dataset: name, name:vN or name@hash."),
-    sample: str | None = typer.Option(None, help="Built-in sample data instead (digits)."),
+    sample: str | None = typer.Option(
+        None, help="Built-in sample data instead (digits, tableware)."
+    ),
     validation_percent: float | None = typer.Option(None, help="Validation split percent."),
     incremental_from: int | None = typer.Option(None, help="Incremental: base task ID."),
     pretrained: str | None = typer.Option(None, help="Zoo model name, or auto."),
     checkpoint: str | None = typer.Option(None, help="Local weights file for the model."),
     preference: str | None = typer.Option(None, help="speed, balanced or accuracy."),
-    target_accuracy: float | None = typer.Option(None, help="Stop when val accuracy ≥ this."),
+    metric: str | None = typer.Option(
+        None, help="Metric to monitor: auto, accuracy, f1, map_50, map, map_75."
+    ),
+    target_accuracy: float | None = typer.Option(
+        None, help="Stop when the val metric (accuracy / mAP@0.5) reaches this."
+    ),
     max_duration: str | None = typer.Option(None, help="Longest training, e.g. 40s, 5m, 1h."),
     epochs: str | None = typer.Option(None, help="Epochs, or auto."),
     lr: str | None = typer.Option(None, help="Learning rate, or auto."),
@@ -124,6 +136,8 @@ def create(
         name=name,
         description=description,
         region=region,
+        scenario=scenario,
+        metric=metric,
         validation_percent=validation_percent,
         pretrained=pretrained,
         checkpoint=checkpoint,
@@ -195,15 +209,17 @@ def list_(
     console.print(
         table(
             "tasks",
-            ["id", "name", "status", "stop reason", "data", "model", "epoch", "val acc", "created"],
+            ["id", "name", "status", "stop reason", "data", "model", "epoch", "val", "created"],
             rows,
         )
     )
 
 
 def _acc(task: dict[str, Any]) -> str:
-    acc = task.get("metrics", {}).get("accuracy")
-    return f"{acc:.4f}" if isinstance(acc, float) else ""
+    """The monitored metric's best value, named (accuracy, map_50, ...)."""
+    metric = task.get("metric") or "accuracy"
+    value = (task.get("metrics") or {}).get(metric)
+    return f"{metric} {value:.4f}" if isinstance(value, float) else ""
 
 
 @app.command("show")
