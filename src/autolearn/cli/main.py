@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from autolearn.cli import dataset, task, worker
+from autolearn.cli import dataset, predict, task, worker
 
 app = typer.Typer(
     name="autolearn",
@@ -18,6 +18,7 @@ app.add_typer(task.app, name="task", help="Create, watch, stop and resume traini
 app.add_typer(dataset.app, name="dataset", help="Import and inspect dataset versions.")
 app.command("worker", help="Run the task queue in this terminal.")(worker.worker)
 app.command("models", help="List the model zoo.")(worker.models)
+app.command("predict", help="Predict with a trained task's model; draw boxes.")(predict.predict)
 
 
 if __name__ == "__main__":
