@@ -48,6 +48,7 @@ format: install
 
 bench: install
 	$(PY) bench/classification.py --out bench/results/classification.json
+	$(PY) bench/detection.py --runs raccoon,mealtray,sweep --out bench/results/detection.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

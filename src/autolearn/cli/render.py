@@ -45,7 +45,8 @@ def print_task(task: dict[str, Any], brief: bool = False) -> None:
         model = f"{plan['arch']} on {plan['model']}" if plan.get("arch") else plan["model"]
         console.print(
             f"  data {task['dataset']}: {sum(plan['train_counts'].values())} train / "
-            f"{sum(plan['val_counts'].values())} val {unit}, {len(plan['classes'])} classes; "
+            f"{sum(plan['val_counts'].values())} val {unit}, "
+            f"{_count(len(plan['classes']), 'class')}; "
             f"model {model} @ {plan['input_size']} px; metric {metric_of(task)}; "
             f"epochs {plan['epochs']}, "
             f"batch {plan['batch_size']}, lr {plan['lr']:g}, warmup {plan['warmup_epochs']:g}; "
@@ -56,6 +57,10 @@ def print_task(task: dict[str, Any], brief: bool = False) -> None:
     if brief:
         return
     print_results(task)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "es" if noun.endswith("s") else "s")
 
 
 def print_results(task: dict[str, Any]) -> None:

@@ -120,6 +120,7 @@ def run_classification(inputs: RunInputs) -> RunResult:
     plan = inputs.plan
     device, amp = pick_device()
     ctx = LoopContext(device=device, amp_dtype=amp, channels_last=True)
+    torch.manual_seed(inputs.seed)  # fresh heads start the same for the same task
     model, incremental = _build_model(plan)
     model = model.to(device).to(memory_format=torch.channels_last)
     workers = auto_num_workers(inputs.num_workers, device.type == "cuda")
