@@ -53,10 +53,14 @@ GOAL_MAP50 = 0.93
 GOAL_TRAIN_S = 20 * 60
 SWEEP = [  # (arch, backbone, input size)
     ("ssdlite", "tf_efficientnet_lite0.in1k", 320),
+    ("ssdlite", "tf_efficientnet_lite0.in1k", 384),
+    ("ssdlite", "tf_efficientnet_lite1.in1k", 384),
+    ("ssdlite", "tf_efficientnet_lite2.in1k", 448),
     ("fcos", "tf_efficientnet_lite0.in1k", 320),
     ("fcos", "tf_efficientnet_lite0.in1k", 384),
     ("retinanet", "tf_efficientnet_lite0.in1k", 384),
     ("fcos", "tf_efficientnet_lite1.in1k", 448),
+    ("retinanet", "tf_efficientnet_lite1.in1k", 448),
 ]
 
 
@@ -193,7 +197,7 @@ def sweep(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every candidate on raccoon under the same time budget (presets by measurement)."""
     version = import_dataset(DATASETS / "raccoon", name="raccoon")
     out = []
-    for arch, backbone, size in SWEEP:
+    for arch, backbone, size in args.candidates:
         from autolearn.models import presets
 
         # The candidate as the 'balanced' preset, for this run only.
@@ -238,12 +242,27 @@ def print_table(results: dict[str, Any]) -> None:
                 print(f"  {key} {row['class']}: AP50 {row['ap_50']}, support {row['support']}")
 
 
+def _candidates(text: str) -> list[tuple[str, str, int]]:
+    out = []
+    for part in text.split(","):
+        arch, backbone, size = part.split(":")
+        name = backbone if "." in backbone else f"tf_efficientnet_{backbone}.in1k"
+        out.append((arch, name, int(size)))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="raccoon,mealtray", help="raccoon, mealtray, sweep")
     parser.add_argument("--preference", default="balanced")
     parser.add_argument("--sweep-budget", type=int, default=1800, help="max seconds per candidate")
     parser.add_argument("--sweep-epochs", type=int, default=10)
+    parser.add_argument(
+        "--candidates",
+        type=_candidates,
+        default=SWEEP,
+        help="sweep candidates 'arch:backbone:size,...' (backbone e.g. lite1)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench/results/detection.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -180,7 +180,7 @@ def test_tableware_sample_trains_a_detector_from_one_command(autolearn_home: Pat
     from autolearn.training.runner import load_model_file
 
     meta = load_model_file(task["model_uri"])["meta"]
-    assert meta["score_thresholds"] == thresholds and meta["arch"] == "fcos"
+    assert meta["score_thresholds"] == thresholds and meta["arch"] == task["plan"]["arch"]
     code, out = invoke("task", "show", str(task["id"]))
     assert code == 0 and "AP@0.5" in out and "threshold" in out
 

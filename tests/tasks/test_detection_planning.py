@@ -8,7 +8,7 @@ import pytest
 
 from autolearn.datasets.partition import partition, strata
 from autolearn.datasets.service import ensure_sample, load_manifest
-from autolearn.models.presets import DETECTION_PRESETS, TABLEWARE_INPUT_SIZE
+from autolearn.models.presets import DETECTION_PRESETS, TABLEWARE_PRESETS
 from autolearn.tasks.service import TaskError, create_task, parse_spec
 
 
@@ -27,7 +27,10 @@ def test_presets_by_preference_and_tableware_sizes(autolearn_home: Path, prefere
     preset = DETECTION_PRESETS[preference]
     assert (detection["arch"], detection["model"]) == (preset.arch, preset.backbone)
     assert detection["input_size"] == preset.input_size and not detection["overhead"]
-    assert tableware["input_size"] == TABLEWARE_INPUT_SIZE[preference] and tableware["overhead"]
+    table = TABLEWARE_PRESETS[preference]
+    assert (tableware["arch"], tableware["input_size"]) == (table.arch, table.input_size)
+    assert tableware["overhead"] and tableware["input_size"] > detection["input_size"]
+    assert tableware["detector_options"] == {"aspect_ratios": [0.8, 1.0, 1.25]}
     assert detection["metric"] == tableware["metric"] == "map_50"
     steps = detection["epochs"] * (180 // detection["batch_size"])  # ~180 training images
     assert steps >= preset.steps * 0.9
@@ -45,7 +48,7 @@ def test_counts_are_boxes_and_the_split_reaches_every_class(autolearn_home: Path
     assert {c: plan["train_counts"][c] + plan["val_counts"][c] for c in boxes} == boxes
     assert all(plan["val_counts"][c] > 0 for c in manifest.classes)
     assert plan["classes"] == manifest.classes
-    assert task["scenario"] == "tableware" and task["model"].startswith("fcos/")
+    assert task["scenario"] == "tableware" and task["model"].startswith("retinanet/")
 
 
 def test_rarest_class_stratifies_detection_items(autolearn_home: Path) -> None:

@@ -141,8 +141,9 @@ def _retinanet(
     sizes = tuple(
         (x, int(x * 2 ** (1 / 3)), int(x * 2 ** (2 / 3))) for x in (32, 64, 128, 256, 512)
     )
+    ratios = tuple(overrides.pop("aspect_ratios", None) or (0.5, 1.0, 2.0))
     anchors = overrides.pop("anchor_generator", None) or AnchorGenerator(
-        sizes, ((0.5, 1.0, 2.0),) * len(sizes)
+        sizes, (ratios,) * len(sizes)
     )
     head = overrides.pop("head", None) or RetinaNetHead(
         body.out_channels,
@@ -248,6 +249,8 @@ def build_detector(
     """Build detector ``arch`` on zoo ``backbone`` for ``num_classes`` dataset classes.
 
     ``pretrained`` loads the backbone's ImageNet weights (heads and FPN start fresh).
+    ``aspect_ratios`` (RetinaNet): the anchors' height/width ratios, (0.5, 1, 2) by default;
+    round objects seen from above want ratios near 1.
     ``overrides``: parts (``backbone_module``, ``anchor_generator`` / ``rpn_anchor_generator``,
     ``head``, ``box_roi_pool``), backbone options (``fpn_channels``, ``checkpoint``,
     ``freeze_bn``, ``frozen_levels``), and keyword arguments of the torchvision class.

@@ -50,34 +50,42 @@ def input_size_for(native: int, median_short_side: float | None) -> int:
 @dataclass(frozen=True)
 class DetectionPreset:
     """What a preference means for detection: architecture, backbone, input size, and
-    how many optimiser steps 'auto' epochs aim for. Chosen by measurement on raccoon
-    (accuracy after a fixed budget vs CPU latency): docs/benchmarks.md, "Detection presets"."""
+    how many optimiser steps 'auto' epochs aim for. Chosen by measurement (mAP after the
+    same number of epochs vs CPU latency at batch 1): docs/benchmarks.md, "Detection"."""
 
     arch: str
     backbone: str
     input_size: int
     steps: int
     relative_cost: float  # CPU training cost per image vs FCOS lite0 at 320 px
+    options: tuple[tuple[str, tuple[float, ...]], ...] = ()  # detector builder options
 
 
+LITE0, LITE1, LITE2 = (f"tf_efficientnet_lite{i}.in1k" for i in range(3))
+
+# Raccoon, 10 epochs each (bench/detection.py --runs sweep): SSDLite on lite0 at 320 px
+# scored 0.969 mAP@0.5 at 24 ms per image, ahead of FCOS and RetinaNet at 384 px (0.93 /
+# 0.95 at 36-42 ms); SSDLite on lite1 at 384 px adds mAP@[.5:.95] (0.54 vs 0.51).
 DETECTION_PRESETS: dict[str, DetectionPreset] = {
-    "speed": DetectionPreset("fcos", "tf_efficientnet_lite0.in1k", 320, 600, 1.0),
-    "balanced": DetectionPreset("fcos", "tf_efficientnet_lite0.in1k", 384, 1000, 1.45),
-    "accuracy": DetectionPreset("fcos", "tf_efficientnet_lite1.in1k", 448, 1400, 3.0),
+    "speed": DetectionPreset("ssdlite", LITE0, 320, 600, 0.77),
+    "balanced": DetectionPreset("ssdlite", LITE1, 384, 800, 1.6),
+    "accuracy": DetectionPreset("ssdlite", LITE2, 448, 1200, 3.2),
 }
 
 # Tableware (cup/plate seen from above): the default classes offered when labelling and
 # in the sample; a user's dataset may add more (its own classes are what the task learns).
 TABLEWARE_CLASSES: tuple[str, ...] = ("plate", "bowl", "cup", "saucer", "glass", "tray")
-# Cups and saucers are small next to the tray: a bigger input than plain detection.
-TABLEWARE_INPUT_SIZE = {"speed": 384, "balanced": 448, "accuracy": 512}
+# Cups and saucers are small next to a tray and round from above: an FPN down to stride 8
+# (SSDLite's smallest prior is a fifth of the image, too big for a cup) with near-square
+# anchors, and a bigger input than plain detection.
+ROUND: tuple[tuple[str, tuple[float, ...]], ...] = (("aspect_ratios", (0.8, 1.0, 1.25)),)
+TABLEWARE_PRESETS: dict[str, DetectionPreset] = {
+    "speed": DetectionPreset("retinanet", LITE0, 384, 800, 1.5, ROUND),
+    "balanced": DetectionPreset("retinanet", LITE0, 448, 1000, 2.0, ROUND),
+    "accuracy": DetectionPreset("retinanet", LITE1, 512, 1400, 4.0, ROUND),
+}
 
 
 def detection_preset_for(preference: str, scenario: str = "detection") -> DetectionPreset:
-    """The preset of a preference; tableware keeps the architecture, raises the size."""
-    preset = DETECTION_PRESETS[preference]
-    if scenario != "tableware":
-        return preset
-    size = TABLEWARE_INPUT_SIZE[preference]
-    cost = preset.relative_cost * (size / preset.input_size) ** 2
-    return DetectionPreset(preset.arch, preset.backbone, size, preset.steps, cost)
+    """The preset of a preference for plain detection or the tableware scenario."""
+    return (TABLEWARE_PRESETS if scenario == "tableware" else DETECTION_PRESETS)[preference]

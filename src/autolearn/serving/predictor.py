@@ -127,7 +127,10 @@ def build_model(meta: dict[str, Any]) -> nn.Module:
         from autolearn.models.detection import build_detector
 
         size = int(meta["input_size"])
-        return build_detector(meta["arch"], meta["model"], num_classes, size, pretrained=False)
+        options = meta.get("detector_options") or {}
+        return build_detector(
+            meta["arch"], meta["model"], num_classes, size, pretrained=False, **options
+        )
     from autolearn.models.classification import build_classifier
 
     return build_classifier(meta["model"], num_classes, pretrained=False)

@@ -112,6 +112,7 @@ def _base_task(s: Session, spec: TaskSpec) -> dict[str, Any]:
         "model": base.plan["model"],
         "input_size": base.plan["input_size"],
         "arch": base.plan.get("arch"),
+        "detector_options": base.plan.get("detector_options") or {},
         "classes": base.plan["classes"],
         "model_uri": model_uri,
     }

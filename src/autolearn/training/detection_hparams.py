@@ -17,9 +17,9 @@ from autolearn.models.presets import DetectionPreset, detection_preset_for
 from autolearn.tasks.spec import AUTO, TaskSpec
 from autolearn.training.hparams import Plan
 
-CPU_FCOS_LITE0_320_IMG_S = 11.0  # train img/s here on 2 cores incl. data (bench/detection.py)
+CPU_FCOS_LITE0_320_IMG_S = 16.0  # train img/s here on 2 cores incl. data (bench/detection.py)
 GPU_FCOS_LITE0_320_IMG_S = 400.0
-EVAL_OVERHEAD = 1.15  # validation each epoch, on ~20 % of the images at ~3× the speed
+EVAL_OVERHEAD = 1.2  # validation every epoch (raccoon +15 %, mealtray +20 %, bench/detection.py)
 BASE_LR = 1e-3  # AdamW at batch 8; linear in the batch size
 BASE_BATCH = 8
 MIN_EPOCHS, MAX_EPOCHS = 3, 300
@@ -76,6 +76,7 @@ def resolve_detection_plan(
         scenario=spec.basic.scenario,
         metric=spec.metric,
         arch=preset.arch,
+        detector_options={k: list(v) for k, v in preset.options},
         overhead=spec.basic.scenario == "tableware",
         model=backbone,
         checkpoint=spec.model.checkpoint,
@@ -113,4 +114,5 @@ def _preset(spec: TaskSpec, base: dict[str, Any] | None) -> DetectionPreset:
         base["input_size"],
         preset.steps,
         preset.relative_cost * (base["input_size"] / preset.input_size) ** 2,
+        tuple((k, tuple(v)) for k, v in (base.get("detector_options") or {}).items()),
     )

@@ -73,6 +73,7 @@ def build_plan_detector(plan: Plan, pretrained: bool = True) -> nn.Module:
         len(plan.classes),
         plan.input_size,
         pretrained=pretrained and plan.base_task is None,
+        **plan.detector_options,
         **({"checkpoint": plan.checkpoint} if plan.checkpoint and plan.base_task is None else {}),
     )
 
@@ -91,6 +92,7 @@ def _build(plan: Plan) -> tuple[nn.Module, dict[str, Any] | None]:
         len(plan.base_classes),
         plan.input_size,
         pretrained=False,
+        **plan.detector_options,
     )
     carried = transfer_detection_classes(
         model, base_model, base["state_dict"], plan.base_classes, plan.classes

@@ -54,6 +54,7 @@ class Plan(BaseModel):
     metric: str = "accuracy"
     arch: str | None = None  # detection architecture (fcos, retinanet, ssdlite, fasterrcnn)
     overhead: bool = False  # scenes seen from above: vertical flips and quarter turns too
+    detector_options: dict[str, Any] = Field(default_factory=dict)  # e.g. aspect_ratios
 
     @property
     def train_size(self) -> int:

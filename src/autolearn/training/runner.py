@@ -180,6 +180,7 @@ def model_meta(plan: Plan, task_id: int | None) -> dict[str, Any]:
         "scenario": plan.scenario,
         "metric": plan.metric,
         "arch": plan.arch,
+        "detector_options": plan.detector_options,
         "model": plan.model,
         "classes": plan.classes,
         "input_size": plan.input_size,
