@@ -68,8 +68,8 @@ LITE0, LITE1, LITE2 = (f"tf_efficientnet_lite{i}.in1k" for i in range(3))
 # 0.95 at 36-42 ms); SSDLite on lite1 at 384 px adds mAP@[.5:.95] (0.54 vs 0.51).
 DETECTION_PRESETS: dict[str, DetectionPreset] = {
     "speed": DetectionPreset("ssdlite", LITE0, 320, 600, 0.77),
-    "balanced": DetectionPreset("ssdlite", LITE1, 384, 800, 1.6),
-    "accuracy": DetectionPreset("ssdlite", LITE2, 448, 1200, 3.2),
+    "balanced": DetectionPreset("ssdlite", LITE1, 384, 800, 1.5),
+    "accuracy": DetectionPreset("ssdlite", LITE2, 448, 1200, 2.2),
 }
 
 # Tableware (cup/plate seen from above): the default classes offered when labelling and
