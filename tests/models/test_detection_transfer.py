@@ -70,3 +70,17 @@ def test_the_carried_model_predicts_what_the_base_predicted() -> None:
     torch.testing.assert_close(new["boxes"], old["boxes"])
     torch.testing.assert_close(new["scores"], old["scores"])
     assert [NEW[i] for i in new["labels"]] == [BASE[i] for i in old["labels"]]
+
+
+def test_aspect_ratio_option_sets_retinanet_anchors_and_survives_transfer() -> None:
+    ratios = (0.8, 1.0, 1.25)
+    model = det.build_detector(
+        "retinanet", "test_tiny", 2, SIZE, pretrained=False, aspect_ratios=ratios
+    )
+    assert model.anchor_generator.aspect_ratios[0] == ratios
+    assert model.anchor_generator.num_anchors_per_location()[0] == 3 * len(ratios)
+    base = det.build_detector(
+        "retinanet", "test_tiny", 1, SIZE, pretrained=False, aspect_ratios=ratios
+    )
+    info = transfer_detection_classes(model, base, base.state_dict(), ["cup"], ["cup", "bowl"])
+    assert info["skipped_keys"] == []

@@ -30,7 +30,7 @@ def test_presets_by_preference_and_tableware_sizes(autolearn_home: Path, prefere
     table = TABLEWARE_PRESETS[preference]
     assert (tableware["arch"], tableware["input_size"]) == (table.arch, table.input_size)
     assert tableware["overhead"] and tableware["input_size"] > detection["input_size"]
-    assert tableware["detector_options"] == {"aspect_ratios": [0.8, 1.0, 1.25]}
+    assert tableware["detector_options"] == dict(table.options)
     assert detection["metric"] == tableware["metric"] == "map_50"
     steps = detection["epochs"] * (180 // detection["batch_size"])  # ~180 training images
     assert steps >= preset.steps * 0.9
@@ -48,7 +48,7 @@ def test_counts_are_boxes_and_the_split_reaches_every_class(autolearn_home: Path
     assert {c: plan["train_counts"][c] + plan["val_counts"][c] for c in boxes} == boxes
     assert all(plan["val_counts"][c] > 0 for c in manifest.classes)
     assert plan["classes"] == manifest.classes
-    assert task["scenario"] == "tableware" and task["model"].startswith("retinanet/")
+    assert task["scenario"] == "tableware" and task["model"].startswith("fcos/")
 
 
 def test_rarest_class_stratifies_detection_items(autolearn_home: Path) -> None:
