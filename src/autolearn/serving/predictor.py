@@ -25,12 +25,12 @@ import torch
 from PIL import Image, ImageOps
 
 from autolearn.datasets.manifest import to_rgb
+from autolearn.training.detection_runner import DEFAULT_THRESHOLD  # untuned classes
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from torch import nn
 
-DEFAULT_THRESHOLD = 0.5  # a class without a tuned threshold (the trainer's default too)
 DEFAULT_TOP_K = 5
 BATCH_SIZE = 8
 READ_ERRORS = (OSError, ValueError, Image.DecompressionBombError)

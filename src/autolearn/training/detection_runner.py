@@ -29,6 +29,7 @@ from autolearn.training.data import auto_num_workers, make_loader
 from autolearn.training.detection import DetectionOps
 from autolearn.training.detection_data import (
     DetectionDataset,
+    DetectionSample,
     collate,
     eval_transform,
     train_transform,
@@ -230,7 +231,7 @@ def _incremental_report(
     base_ops = DetectionOps(len(plan.base_classes), plan.base_classes)
     index = {plan.classes.index(c): i for i, c in enumerate(plan.base_classes)}
     subset = [
-        type(s)(
+        DetectionSample(
             s.load,
             tuple(b for b, lab in zip(s.boxes, s.labels, strict=True) if lab in index),
             tuple(index[lab] for lab in s.labels if lab in index),
