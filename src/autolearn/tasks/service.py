@@ -28,6 +28,10 @@ class TaskNotFoundError(TaskError, LookupError):
     """No task with that ID."""
 
 
+class TaskStateError(TaskError):
+    """The task exists but its status does not allow the action (stop a finished task)."""
+
+
 def parse_spec(data: dict[str, Any], source: str = "task spec") -> TaskSpec:
     """Validate a dict as a TaskSpec; errors list every bad field and what is allowed."""
     try:
@@ -131,14 +135,22 @@ def get_task(task_id: int, engine: Engine | None = None) -> dict[str, Any]:
 
 
 def list_tasks(
-    status: str | None = None, limit: int = 50, engine: Engine | None = None
+    status: str | None = None, limit: int = 50, engine: Engine | None = None, offset: int = 0
 ) -> list[dict[str, Any]]:
-    """Newest first, optionally filtered by status."""
+    """Newest first, optionally filtered by status; ``offset`` skips that many (pages)."""
     with session_scope(engine) as s:
-        query = select(Task).order_by(Task.id.desc()).limit(limit)
+        query = select(Task).order_by(Task.id.desc()).offset(offset).limit(limit)
         if status:
-            query = query.where(Task.status == Status(status.upper()).value)
+            query = query.where(Task.status == _status(status).value)
         return [task_view(t) for t in s.scalars(query)]
+
+
+def _status(name: str) -> Status:
+    try:
+        return Status(name.upper())
+    except ValueError:
+        known = ", ".join(x.value for x in Status)
+        raise TaskError(f"status {name!r} is not a task status; use one of {known}") from None
 
 
 def stop_task(task_id: int, engine: Engine | None = None) -> dict[str, Any]:
@@ -148,7 +160,7 @@ def stop_task(task_id: int, engine: Engine | None = None) -> dict[str, Any]:
         task = _get(s, task_id)
         status = Status(task.status)
         if status not in STOPPABLE:
-            raise TaskError(
+            raise TaskStateError(
                 f"task {task_id} is {status.value}; only "
                 f"{', '.join(x.value for x in sorted(STOPPABLE))} tasks can be stopped"
             )
@@ -165,7 +177,7 @@ def resume_task(task_id: int, engine: Engine | None = None) -> dict[str, Any]:
     with session_scope(engine) as s:
         task = _get(s, task_id)
         if Status(task.status) not in RESUMABLE:
-            raise TaskError(
+            raise TaskStateError(
                 f"task {task_id} is {task.status}; only STOPPED or FAILED tasks can be resumed"
             )
         task.resume, task.stop_requested = True, False

@@ -291,7 +291,7 @@ def format_validation_error(error: ValidationError) -> str:
     grouped: dict[str, list[str]] = {}
     given: dict[str, Any] = {}
     for item in error.errors():
-        loc = ".".join(str(p) for p in item["loc"] if not _is_union_tag(p)) or "spec"
+        loc = ".".join(str(p) for p in item["loc"] if not is_union_tag(p)) or "spec"
         grouped.setdefault(loc, []).append(item["msg"].removeprefix("Value error, "))
         given.setdefault(loc, item.get("input"))
     lines = []
@@ -311,7 +311,7 @@ def _merge_messages(msgs: list[str]) -> str:
     return "should be " + " or ".join(parts)
 
 
-def _is_union_tag(part: Any) -> bool:
+def is_union_tag(part: Any) -> bool:
     """Pydantic adds union member names such as 'literal['auto']' or 'int' to locations."""
     return isinstance(part, str) and (
         part.startswith(("literal[", "function-", "constrained-"))

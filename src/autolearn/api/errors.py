@@ -1,0 +1,67 @@
+"""Errors as JSON a program can branch on and a person can act on:
+``{"error": {"code": "task_not_found", "message": "...", "fields": [...]}}``.
+
+Service exceptions already carry messages written for users (they name the field and
+what to fix); here they only get a status code and a stable machine-readable code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from autolearn.datasets.formats.base import DatasetError
+from autolearn.registry import RegistryError
+from autolearn.storage import StorageError
+from autolearn.tasks.service import TaskError, TaskNotFoundError, TaskStateError
+from autolearn.tasks.spec import is_union_tag
+
+# (exception, HTTP status, code); the first match wins, so subclasses come first.
+_MAPPING: tuple[tuple[type[Exception], int, str], ...] = (
+    (TaskNotFoundError, 404, "task_not_found"),
+    (TaskStateError, 409, "task_state_conflict"),
+    (TaskError, 422, "invalid_task"),
+    (DatasetError, 422, "invalid_dataset"),
+    (RegistryError, 422, "unknown_name"),
+    (StorageError, 422, "storage_error"),
+)
+
+
+def error_body(code: str, message: str, fields: list[dict[str, Any]] | None = None) -> dict:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return {"error": body}
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    """('body', 'model', 'hyperparams', 'lr', 'constrained-float') → model.hyperparams.lr"""
+    parts = [str(p) for p in loc[1:] if not is_union_tag(p)] if loc else []
+    return ".".join(parts) or (str(loc[0]) if loc else "body")
+
+
+async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    fields: dict[str, list[str]] = {}
+    for item in exc.errors():
+        path = _field_path(tuple(item.get("loc", ())))
+        fields.setdefault(path, []).append(str(item.get("msg", "")).removeprefix("Value error, "))
+    rows = [{"field": f, "message": "; ".join(dict.fromkeys(m))} for f, m in fields.items()]
+    summary = "; ".join(f"{r['field']}: {r['message']}" for r in rows)
+    return JSONResponse(status_code=422, content=error_body("validation_error", summary, rows))
+
+
+def _service_handler(status: int, code: str) -> Any:
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(status_code=status, content=error_body(code, str(exc)))
+
+    return handler
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    for exc_type, status, code in _MAPPING:
+        app.add_exception_handler(exc_type, _service_handler(status, code))
