@@ -3,14 +3,19 @@ with a status filter and pages, show, stop, resume, events and logs."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
 from autolearn.tasks import service
 from autolearn.tasks.spec import TaskSpec
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+# Bounded like the database column (32-bit on PostgreSQL): a larger number is a 422, not
+# an integer overflow inside the driver.
+MAX_ID = 2**31 - 1
+TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="Task ID.")]
+AfterId = Annotated[int, Query(ge=0, le=MAX_ID, description="Only rows after this id.")]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create and queue a task")
@@ -24,14 +29,14 @@ def create(spec: TaskSpec) -> dict[str, Any]:
 def list_(
     status_: str | None = Query(None, alias="status", description="Only tasks in this status."),
     limit: int = Query(50, ge=1, le=500, description="Page size."),
-    offset: int = Query(0, ge=0, description="Tasks to skip (limit × page)."),
+    offset: int = Query(0, ge=0, le=MAX_ID, description="Tasks to skip (limit × page)."),
 ) -> dict[str, Any]:
     items = service.list_tasks(status_, limit, offset=offset)
     return {"items": items, "limit": limit, "offset": offset}
 
 
 @router.get("/{task_id}", summary="One task: status, plan, advice, metrics")
-def show(task_id: int) -> dict[str, Any]:
+def show(task_id: TaskId) -> dict[str, Any]:
     from autolearn.tasks.results import read_report
 
     task = service.get_task(task_id)
@@ -40,24 +45,24 @@ def show(task_id: int) -> dict[str, Any]:
 
 
 @router.post("/{task_id}/stop", summary="Stop a queued or running task")
-def stop(task_id: int) -> dict[str, Any]:
+def stop(task_id: TaskId) -> dict[str, Any]:
     return service.stop_task(task_id)
 
 
 @router.post("/{task_id}/resume", summary="Queue a stopped or failed task again")
-def resume(task_id: int) -> dict[str, Any]:
+def resume(task_id: TaskId) -> dict[str, Any]:
     return service.resume_task(task_id)
 
 
 @router.get("/{task_id}/events", summary="Progress events after an event id")
 def events(
-    task_id: int,
-    after_id: int = Query(0, ge=0),
+    task_id: TaskId,
+    after_id: AfterId = 0,
     kind: str | None = Query(None, description="step, epoch, status, resume"),
 ) -> list[dict[str, Any]]:
     return service.task_events(task_id, after_id=after_id, kind=kind)
 
 
 @router.get("/{task_id}/logs", summary="Log lines after a line id")
-def logs(task_id: int, after_id: int = Query(0, ge=0)) -> list[dict[str, Any]]:
+def logs(task_id: TaskId, after_id: AfterId = 0) -> list[dict[str, Any]]:
     return service.task_logs(task_id, after_id=after_id)
