@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from autolearn.api import errors
 from autolearn.api.metrics import HttpMetrics
-from autolearn.api.routes import tasks
+from autolearn.api.routes import datasets, tasks
 
 
 def create_app() -> FastAPI:
@@ -25,6 +25,7 @@ def create_app() -> FastAPI:
     metrics = HttpMetrics()
     app.middleware("http")(metrics.middleware)
     errors.install(app)
+    app.include_router(datasets.router)
     app.include_router(tasks.router)
 
     @app.get("/healthz", tags=["service"], summary="Liveness and database reachability")

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from autolearn.datasets.formats.base import DatasetError
+from autolearn.datasets.versions import DatasetNotFoundError
 from autolearn.registry import RegistryError
 from autolearn.storage import StorageError
 from autolearn.tasks.service import TaskError, TaskNotFoundError, TaskStateError
@@ -24,6 +25,7 @@ _MAPPING: tuple[tuple[type[Exception], int, str], ...] = (
     (TaskNotFoundError, 404, "task_not_found"),
     (TaskStateError, 409, "task_state_conflict"),
     (TaskError, 422, "invalid_task"),
+    (DatasetNotFoundError, 404, "dataset_not_found"),
     (DatasetError, 422, "invalid_dataset"),
     (RegistryError, 422, "unknown_name"),
     (StorageError, 422, "storage_error"),

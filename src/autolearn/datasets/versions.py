@@ -114,7 +114,7 @@ def resolve_version(ref: str | int, engine: Engine | None = None) -> VersionInfo
     text = str(ref).strip()
     with session_scope(engine) as s:
         if text.isdigit():
-            v = s.get(DatasetVersion, int(text))
+            v = s.get(DatasetVersion, int(text)) if int(text) < 2**63 else None
             if v is None:
                 raise DatasetNotFoundError(
                     f"no dataset version with id {text}; {_known_datasets(s)}"
