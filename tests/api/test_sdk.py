@@ -9,51 +9,50 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from autolearn.api.app import create_app
 from autolearn.datasets.service import import_dataset
 from autolearn.sdk import ApiError, Client
 from autolearn.tasks.service import parse_spec
 
 
 @pytest.fixture
-def client(autolearn_home: Path) -> Iterator[Client]:
-    with TestClient(create_app()) as http, Client(http=http, token="t0ken") as sdk:
-        yield sdk
+def sdk(client: TestClient) -> Iterator[Client]:
+    with Client(http=client, token="t0ken") as c:
+        yield c
 
 
 def test_sdk_covers_tasks_and_datasets(
-    client: Client, autolearn_home: Path, make_learnable_folder: Callable[..., Path]
+    sdk: Client, autolearn_home: Path, make_learnable_folder: Callable[..., Path]
 ) -> None:
     import_dataset(make_learnable_folder(autolearn_home / "c", {"red": 8, "blue": 8}), name="c")
-    assert client.health() == {"status": "ok"}
-    assert client.http.headers["Authorization"] == "Bearer t0ken"
-    assert [d["name"] for d in client.list_datasets()] == ["c"]
-    assert client.get_version("c", 1)["ref"] == "c:v1" == client.get_dataset("c")["latest"]
+    assert sdk.health() == {"status": "ok"}
+    assert sdk.http.headers["Authorization"] == "Bearer t0ken"
+    assert [d["name"] for d in sdk.list_datasets()] == ["c"]
+    assert sdk.get_version("c", 1)["ref"] == "c:v1" == sdk.get_dataset("c")["latest"]
     spec = parse_spec(
         {
             "data": {"source": {"type": "dataset", "dataset": "c"}},
             "model": {"pretrained": "test_tiny"},
         }
     )
-    task = client.create_task(spec)
-    assert client.get_task(task["id"])["plan"] == task["plan"]
-    assert [t["id"] for t in client.list_tasks(status="QUEUED")] == [task["id"]]
-    assert client.stop_task(task["id"])["status"] == "STOPPED"
-    assert client.resume_task(task["id"])["status"] == "QUEUED"
-    assert [e["data"]["status"] for e in client.task_events(task["id"], kind="status")] == [
+    task = sdk.create_task(spec)
+    assert sdk.get_task(task["id"])["plan"] == task["plan"]
+    assert [t["id"] for t in sdk.list_tasks(status="QUEUED")] == [task["id"]]
+    assert sdk.stop_task(task["id"])["status"] == "STOPPED"
+    assert sdk.resume_task(task["id"])["status"] == "QUEUED"
+    assert [e["data"]["status"] for e in sdk.task_events(task["id"], kind="status")] == [
         "QUEUED",
         "STOPPED",
         "QUEUED",
     ]
-    assert client.task_logs(task["id"])
+    assert sdk.task_logs(task["id"])
 
 
-def test_errors_become_api_errors(client: Client) -> None:
+def test_errors_become_api_errors(sdk: Client) -> None:
     with pytest.raises(ApiError) as err:
-        client.get_task(7)
+        sdk.get_task(7)
     assert (err.value.status, err.value.code) == (404, "task_not_found")
     with pytest.raises(ApiError) as err:
-        client.create_task(
+        sdk.create_task(
             {"data": {"source": {"type": "sample", "sample": "digits"}}, "model": {"lr": 1}}
         )
     assert err.value.status == 422 and err.value.fields[0]["field"] == "model.lr"

@@ -3,20 +3,13 @@ OpenAPI schema, health and Prometheus metrics."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from autolearn.api.app import create_app
 from autolearn.datasets.service import import_dataset
-
-
-@pytest.fixture
-def client(autolearn_home: Path) -> Iterator[TestClient]:
-    with TestClient(create_app()) as c:
-        yield c
 
 
 @pytest.fixture
