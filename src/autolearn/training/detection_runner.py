@@ -20,9 +20,6 @@ from autolearn.training.callbacks import (
     MODEL_KEY,
     Callback,
     Checkpoint,
-    Progress,
-    TargetMetric,
-    TimeBudget,
 )
 from autolearn.training.callbacks.checkpoint import load_torch, save_torch
 from autolearn.training.data import auto_num_workers, make_loader
@@ -39,12 +36,12 @@ from autolearn.training.loop import LoopContext, evaluate
 from autolearn.training.runner import (
     RunInputs,
     RunResult,
+    fit_plan,
     load_model_file,
     model_meta,
     pick_device,
-    resume_if_checkpointed,
 )
-from autolearn.training.trainer import FitResult, Trainer, param_groups, warmup_cosine
+from autolearn.training.trainer import FitResult, Trainer
 
 log = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 0.5  # for a class the validation set could not tune (no boxes of it)
@@ -131,37 +128,17 @@ def run_detection(inputs: RunInputs) -> RunResult:
     val_loader = make_loader(
         val_ds, max(plan.batch_size, 8), False, workers, inputs.seed, pin, collate_fn=collate
     )
-    optimizer = torch.optim.AdamW(param_groups(model, plan.weight_decay), lr=plan.lr)
-    steps = len(train_loader)
-    scheduler = warmup_cosine(optimizer, round(plan.warmup_epochs * steps), plan.epochs * steps)
     ops = DetectionOps(len(plan.classes), plan.classes, primary=plan.metric)
     best = _BestReport(ops, plan.classes)
     meta = model_meta(plan, inputs.task_id)
-    callbacks: list[Callback] = []
-    if plan.expected_accuracy is not None:
-        callbacks.append(TargetMetric(plan.metric, plan.expected_accuracy))
-    callbacks += [
-        TimeBudget(plan.max_duration_s, started_at=inputs.started_at),
-        best,
-        Checkpoint(inputs.store, meta),
-        Progress(inputs.sink, inputs.progress_interval_s),
-    ]
-    trainer = Trainer(
+    trainer, result, resumed = fit_plan(
+        inputs,
         model,
         ops,
-        optimizer,
-        scheduler,
-        train_loader,
-        val_loader,
+        (train_loader, val_loader),
         ctx,
-        plan.epochs,
-        callbacks,
-        monitor=plan.metric,
-        seed=inputs.seed,
-        external_stop=inputs.external_stop,
+        [best, Checkpoint(inputs.store, meta)],
     )
-    resumed = resume_if_checkpointed(trainer, inputs)
-    result = trainer.fit()
     return _finish(inputs, trainer, result, ops, best, ctx, resumed, incremental)
 
 

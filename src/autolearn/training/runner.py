@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from autolearn.evaluation.classification import subset_accuracy
 from autolearn.storage import ObjectStore, open_store
@@ -41,7 +42,7 @@ from autolearn.training.data import (
     train_transform,
 )
 from autolearn.training.hparams import Plan
-from autolearn.training.loop import LoopContext, evaluate
+from autolearn.training.loop import LoopContext, ScenarioOps, evaluate
 from autolearn.training.trainer import FitResult, Trainer, param_groups, warmup_cosine
 
 log = logging.getLogger(__name__)
@@ -138,21 +139,44 @@ def run_classification(inputs: RunInputs) -> RunResult:
     pin = device.type == "cuda"
     train_loader = make_loader(train_ds, plan.batch_size, True, workers, inputs.seed, pin)
     val_loader = make_loader(val_ds, max(plan.batch_size, 32), False, workers, inputs.seed, pin)
-    optimizer = torch.optim.AdamW(param_groups(model, plan.weight_decay), lr=plan.lr)
-    steps = len(train_loader)
-    scheduler = warmup_cosine(optimizer, round(plan.warmup_epochs * steps), plan.epochs * steps)
     ops = ClassificationOps(len(plan.classes), plan.label_smoothing)
     best_outputs = _BestOutputs(ops)
     meta = model_meta(plan, inputs.task_id)
+    trainer, result, resumed = fit_plan(
+        inputs,
+        model,
+        ops,
+        (train_loader, val_loader),
+        ctx,
+        [best_outputs, Checkpoint(inputs.store, meta)],
+        validate_first=plan.imagenet_rows is not None,
+    )
+    return _finish(inputs, trainer, result, ops, best_outputs, ctx, resumed, incremental, meta)
+
+
+def fit_plan(
+    inputs: RunInputs,
+    model: nn.Module,
+    ops: ScenarioOps,
+    loaders: tuple[DataLoader[Any], DataLoader[Any]],
+    ctx: LoopContext,
+    keepers: list[Callback],
+    validate_first: bool = False,
+) -> tuple[Trainer, FitResult, int | None]:
+    """The part every scenario shares: AdamW + warm-up/cosine, the stop rules (target on the
+    plan's metric, time budget), ``keepers`` (best outputs, checkpoint), progress; resume
+    from the last checkpoint, then fit."""
+    plan = inputs.plan
+    train_loader, val_loader = loaders
+    optimizer = torch.optim.AdamW(param_groups(model, plan.weight_decay), lr=plan.lr)
+    steps = len(train_loader)
+    scheduler = warmup_cosine(optimizer, round(plan.warmup_epochs * steps), plan.epochs * steps)
     callbacks: list[Callback] = []
     if plan.expected_accuracy is not None:
         callbacks.append(TargetMetric(plan.metric, plan.expected_accuracy))
-    callbacks += [
-        TimeBudget(plan.max_duration_s, started_at=inputs.started_at),
-        best_outputs,
-        Checkpoint(inputs.store, meta),
-        Progress(inputs.sink, inputs.progress_interval_s),
-    ]
+    callbacks.append(TimeBudget(plan.max_duration_s, started_at=inputs.started_at))
+    callbacks += keepers
+    callbacks.append(Progress(inputs.sink, inputs.progress_interval_s))
     trainer = Trainer(
         model,
         ops,
@@ -166,11 +190,10 @@ def run_classification(inputs: RunInputs) -> RunResult:
         monitor=plan.metric,
         seed=inputs.seed,
         external_stop=inputs.external_stop,
-        validate_first=plan.imagenet_rows is not None,
+        validate_first=validate_first,
     )
     resumed = resume_if_checkpointed(trainer, inputs)
-    result = trainer.fit()
-    return _finish(inputs, trainer, result, ops, best_outputs, ctx, resumed, incremental, meta)
+    return trainer, trainer.fit(), resumed
 
 
 def model_meta(plan: Plan, task_id: int | None) -> dict[str, Any]:
