@@ -15,7 +15,7 @@ from typing import Any
 from autolearn.datasets.advisor import Advice, advise_data, advise_duration
 from autolearn.models.presets import DetectionPreset, detection_preset_for
 from autolearn.tasks.spec import AUTO, TaskSpec
-from autolearn.training.hparams import Plan
+from autolearn.training.hparams import Plan, form_fields
 
 CPU_FCOS_LITE0_320_IMG_S = 16.0  # train img/s here on 2 cores incl. data (bench/detection.py)
 GPU_FCOS_LITE0_320_IMG_S = 400.0
@@ -73,13 +73,12 @@ def resolve_detection_plan(
     advice = advise_data(train_counts, unit="boxes")
     advice += advise_duration(estimated, spec.model.max_duration, epochs, lr)
     plan = Plan(
+        **form_fields(spec, base),
         scenario=spec.basic.scenario,
-        metric=spec.metric,
         arch=preset.arch,
         detector_options={k: list(v) for k, v in preset.options},
         overhead=spec.basic.scenario == "tableware",
         model=backbone,
-        checkpoint=spec.model.checkpoint,
         input_size=preset.input_size,
         mean=entry.mean,
         std=entry.std,
@@ -92,13 +91,7 @@ def resolve_detection_plan(
         batch_size=batch,
         warmup_epochs=min(warmup, float(epochs)),
         label_smoothing=0.0,
-        expected_accuracy=spec.model.expected_accuracy,
-        max_duration_s=spec.model.max_duration,
         estimated_train_s=round(estimated, 1),
-        base_task=base.get("task_id") if base else None,
-        base_model_uri=base.get("model_uri") if base else None,
-        base_classes=list(base.get("classes", [])) if base else [],
-        auto={k: getattr(hp, k) == AUTO for k in ("epochs", "lr", "batch_size", "warmup")},
     )
     return plan, advice
 

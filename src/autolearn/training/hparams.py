@@ -61,6 +61,22 @@ class Plan(BaseModel):
         return sum(self.train_counts.values())
 
 
+def form_fields(spec: TaskSpec, base: dict[str, Any] | None) -> dict[str, Any]:
+    """Plan fields taken straight from the form and the base task, the same for every
+    scenario: stop rules, metric, checkpoint, incremental base, which values were 'auto'."""
+    hp = spec.model.hyperparams
+    return {
+        "checkpoint": spec.model.checkpoint,
+        "expected_accuracy": spec.model.expected_accuracy,
+        "metric": spec.metric,
+        "max_duration_s": spec.model.max_duration,
+        "base_task": base.get("task_id") if base else None,
+        "base_model_uri": base.get("model_uri") if base else None,
+        "base_classes": list(base.get("classes", [])) if base else [],
+        "auto": {k: getattr(hp, k) == AUTO for k in ("epochs", "lr", "batch_size", "warmup")},
+    }
+
+
 def estimate_images_per_s(model: str, input_size: int, cuda: bool = False) -> float:
     """Rough fine-tune throughput for ETA and advice (cost ∝ pixels × model FLOPs)."""
     base = GPU_LITE0_224_IMG_S if cuda else CPU_LITE0_224_IMG_S * max(1, os.cpu_count() or 1) / 2
@@ -110,9 +126,9 @@ def resolve_plan(
     advice = advise_data(train_counts) + advice
     advice += advise_duration(estimated, spec.model.max_duration, epochs, lr)
     plan = Plan(
+        **form_fields(spec, base),
         model=model_name,
         imagenet_rows=rows,
-        checkpoint=spec.model.checkpoint,
         input_size=input_size,
         mean=entry.mean,
         std=entry.std,
@@ -124,14 +140,7 @@ def resolve_plan(
         lr=lr,
         batch_size=batch,
         warmup_epochs=min(warmup, float(epochs)),
-        expected_accuracy=spec.model.expected_accuracy,
-        metric=spec.metric,
-        max_duration_s=spec.model.max_duration,
         estimated_train_s=round(estimated, 1),
-        base_task=base.get("task_id") if base else None,
-        base_model_uri=base.get("model_uri") if base else None,
-        base_classes=list(base.get("classes", [])) if base else [],
-        auto={k: getattr(hp, k) == AUTO for k in ("epochs", "lr", "batch_size", "warmup")},
     )
     return plan, advice
 
