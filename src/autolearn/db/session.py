@@ -10,12 +10,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from autolearn.db.models import Base
-
 
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
-    """One engine per URL per process, with the schema created on first use."""
+    """One engine per URL per process, migrated to the newest schema on first use."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
 
@@ -29,7 +27,9 @@ def get_engine(url: str) -> Engine:
             cur.close()
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    Base.metadata.create_all(engine)
+    from autolearn.db.migrate import upgrade
+
+    upgrade(engine)
     return engine
 
 

@@ -1,0 +1,1 @@
+"""Alembic migrations (``versions/``) for SQLite and PostgreSQL; run by ``autolearn.db.migrate``."""
