@@ -11,8 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "autolearn-development-secret-do-not-use-in-production"
 
 
 class Settings(BaseSettings):
@@ -73,6 +75,36 @@ class Settings(BaseSettings):
         default=True,
         description="At import, compare classes with the pretrained backbone (a few seconds).",
     )
+
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="production refuses the development secret and sends cookies HTTPS-only.",
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEV_SECRET),
+        description="Key for token and session hashes; at least 32 random characters.",
+    )
+    session_ttl_s: int = Field(
+        default=12 * 3600, ge=60, description="Seconds a console login lasts."
+    )
+    upload_max_bytes: int = Field(
+        default=2 * 1024**3, ge=1, description="Largest dataset upload the API accepts (bytes)."
+    )
+    upload_max_files: int = Field(
+        default=100_000, ge=1, description="Most files one uploaded archive may hold."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment == "production":
+            key = self.secret_key.get_secret_value()
+            if key == DEV_SECRET or len(key) < 32:
+                raise ValueError(
+                    "AUTOLEARN_SECRET_KEY must be set to at least 32 random characters when "
+                    "AUTOLEARN_ENVIRONMENT=production (the development default is public); "
+                    "make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+                )
+        return self
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

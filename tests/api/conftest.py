@@ -1,17 +1,53 @@
-"""An app per test, on the test's throw-away AUTOLEARN_HOME."""
+"""An app per test, on the test's throw-away AUTOLEARN_HOME, with three users: an
+admin and two members (``alice``, ``bob``), each with an API token."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from autolearn.api.app import create_app
 
 
 @pytest.fixture
-def client(autolearn_home: Path) -> Iterator[TestClient]:
-    with TestClient(create_app()) as c:
-        yield c
+def app(autolearn_home: Path) -> FastAPI:
+    return create_app()
+
+
+@pytest.fixture
+def tokens(autolearn_home: Path) -> dict[str, str]:
+    """username → API token for ``root`` (admin), ``alice`` and ``bob`` (members)."""
+    from autolearn.accounts.service import create_token, create_user
+
+    made = {}
+    for name, role in (("root", "admin"), ("alice", "member"), ("bob", "member")):
+        user = create_user(name, role, password=f"{name}-password-123")
+        made[name] = create_token(user["id"], "tests")["token"]
+    return made
+
+
+@pytest.fixture
+def as_user(app: FastAPI, tokens: dict[str, str]) -> Iterator[Callable[[str | None], TestClient]]:
+    """``as_user("alice")`` is a client with alice's token; ``as_user(None)`` is anonymous."""
+    clients: list[TestClient] = []
+
+    def make(name: str | None) -> TestClient:
+        headers = {"Authorization": f"Bearer {tokens[name]}"} if name else {}
+        c = TestClient(app, headers=headers)
+        c.__enter__()
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        c.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(as_user: Callable[[str | None], TestClient]) -> TestClient:
+    """The admin's client (sees everything)."""
+    return as_user("root")

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from autolearn.datasets.service import import_dataset
@@ -15,8 +16,8 @@ from autolearn.tasks.service import parse_spec
 
 
 @pytest.fixture
-def sdk(client: TestClient) -> Iterator[Client]:
-    with Client(http=client, token="t0ken") as c:
+def sdk(app: FastAPI, tokens: dict[str, str]) -> Iterator[Client]:
+    with TestClient(app) as http, Client(http=http, token=tokens["alice"]) as c:
         yield c
 
 
@@ -25,7 +26,7 @@ def test_sdk_covers_tasks_and_datasets(
 ) -> None:
     import_dataset(make_learnable_folder(autolearn_home / "c", {"red": 8, "blue": 8}), name="c")
     assert sdk.health() == {"status": "ok"}
-    assert sdk.http.headers["Authorization"] == "Bearer t0ken"
+    assert sdk.http.headers["Authorization"].startswith("Bearer al_")
     assert [d["name"] for d in sdk.list_datasets()] == ["c"]
     assert sdk.get_version("c", 1)["ref"] == "c:v1" == sdk.get_dataset("c")["latest"]
     spec = parse_spec(

@@ -200,6 +200,7 @@ def test_reimport_and_new_version(autolearn_home: Path, make_imagefolder, make_i
     assert rows == [
         {
             "name": "ds",
+            "owner_id": None,
             "description": "first",
             "scenario": "classification",
             "versions": 3,

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from autolearn.api import errors
 from autolearn.api.metrics import HttpMetrics
-from autolearn.api.routes import datasets, tasks
+from autolearn.api.routes import account, datasets, tasks, users
 
 
 def create_app() -> FastAPI:
@@ -25,8 +25,8 @@ def create_app() -> FastAPI:
     metrics = HttpMetrics()
     app.middleware("http")(metrics.middleware)
     errors.install(app)
-    app.include_router(datasets.router)
-    app.include_router(tasks.router)
+    for module in (account, users, datasets, tasks):
+        app.include_router(module.router)
 
     @app.get("/healthz", tags=["service"], summary="Liveness and database reachability")
     def healthz() -> dict[str, Any]:

@@ -13,6 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from autolearn.accounts.service import AccountError, AccountNotFoundError
+from autolearn.api.deps import AuthError
 from autolearn.datasets.formats.base import DatasetError
 from autolearn.datasets.versions import DatasetNotFoundError
 from autolearn.registry import RegistryError
@@ -29,6 +31,8 @@ _MAPPING: tuple[tuple[type[Exception], int, str], ...] = (
     (DatasetError, 422, "invalid_dataset"),
     (RegistryError, 422, "unknown_name"),
     (StorageError, 422, "storage_error"),
+    (AccountNotFoundError, 404, "account_not_found"),
+    (AccountError, 422, "invalid_account_request"),
 )
 
 
@@ -62,8 +66,16 @@ def _service_handler(status: int, code: str) -> Any:
     return handler
 
 
+async def _auth(request: Request, exc: AuthError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(
+        status_code=exc.status, content=error_body(exc.code, str(exc)), headers=headers
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(AuthError, _auth)  # type: ignore[arg-type]
     for exc_type, status, code in _MAPPING:
         app.add_exception_handler(exc_type, _service_handler(status, code))

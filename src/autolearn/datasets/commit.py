@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from autolearn.accounts.principal import Principal
 from autolearn.datasets.formats.base import DatasetError
 from autolearn.datasets.manifest import (
     ManifestItem,
@@ -53,8 +54,11 @@ def commit_version(
     fmt: str = "",
     store: ObjectStore | None = None,
     engine: Engine | None = None,
+    actor: Principal | None = None,
 ) -> VersionInfo:
     """Record ``items`` (their blobs already stored) as a version of ``dataset_name``.
+
+    A new dataset is owned by ``actor``; adding to another user's dataset is refused.
 
     ``parent`` None means the dataset's latest version (if any). Content equal to an
     existing version of the dataset returns that version and writes nothing.
@@ -96,6 +100,7 @@ def commit_version(
                         scenario,
                         base,
                         parent is None,
+                        actor,
                         changes=changes,
                         **fields,
                     )
@@ -135,6 +140,7 @@ def _insert_version(
     scenario: str,
     base: VersionInfo | None,
     base_is_latest: bool,
+    actor: Principal | None,
     **values: Any,
 ) -> VersionInfo | None:
     """Insert the row; None when the latest version moved since ``base`` was read."""
@@ -143,10 +149,12 @@ def _insert_version(
     s.execute(update(Dataset).where(Dataset.name == name).values(name=name))
     ds = s.scalar(select(Dataset).where(Dataset.name == name))
     if ds is None:
-        ds = Dataset(name=name, description=description, scenario=scenario)
+        owner = actor.user_id if actor is not None else None
+        ds = Dataset(name=name, description=description, scenario=scenario, owner_id=owner)
         s.add(ds)
         s.flush()
     else:
+        check_writable(ds, actor)
         if ds.scenario != scenario:
             raise DatasetError(
                 f"dataset {name!r} holds {ds.scenario} data, this is {scenario}; import it "
@@ -179,6 +187,23 @@ def _insert_version(
     return _info(version)
 
 
+def check_writable(ds: Dataset, actor: Principal | None) -> None:
+    """Only the owner (or an admin) adds versions; a shared dataset is the admins'."""
+    if actor is None or actor.is_admin or ds.owner_id == actor.user_id:
+        return
+    if ds.owner_id is None:
+        raise DatasetError(f"dataset {ds.name!r} is shared read-only; import under another name")
+    raise DatasetError(f"the dataset name {ds.name!r} is taken; import under another name")
+
+
+def ensure_writable(name: str, actor: Principal | None, engine: Engine | None = None) -> None:
+    """Raise before any work when ``actor`` may not add versions to dataset ``name``."""
+    with session_scope(engine) as s:
+        ds = s.scalar(select(Dataset).where(Dataset.name == name))
+        if ds is not None:
+            check_writable(ds, actor)
+
+
 def _latest_info(name: str, engine: Engine | None) -> VersionInfo | None:
     with session_scope(engine) as s:
         ds = s.scalar(select(Dataset).where(Dataset.name == name))
@@ -194,4 +219,4 @@ def dataset_scenario(name: str, engine: Engine | None = None) -> str | None:
         return s.scalar(select(Dataset.scenario).where(Dataset.name == name))
 
 
-__all__ = ["SCENARIOS", "commit_version", "dataset_scenario"]
+__all__ = ["SCENARIOS", "check_writable", "commit_version", "dataset_scenario", "ensure_writable"]

@@ -20,11 +20,12 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine
 
+from autolearn.accounts.principal import Principal
 from autolearn.datasets.archive import check_name, local_source, sanitize_name, source_folder
-from autolearn.datasets.commit import commit_version, dataset_scenario
+from autolearn.datasets.commit import commit_version, dataset_scenario, ensure_writable
 from autolearn.datasets.formats import detect_format, get_format, unwrap
+from autolearn.datasets.formats.base import DatasetError, RawItem, ReadResult
 from autolearn.datasets.formats.base import DatasetImportError as _LayoutError
-from autolearn.datasets.formats.base import RawItem, ReadResult
 from autolearn.datasets.manifest import ManifestItem, blob_key, class_counts, compute_content_hash
 from autolearn.datasets.report import DatasetImportError, ImportReport, refuse
 from autolearn.datasets.validate import Checked, validate
@@ -43,6 +44,7 @@ def import_dataset(
     engine: Engine | None = None,
     policy: Policy = "strict",
     scenario: str | None = None,
+    actor: Principal | None = None,
 ) -> VersionInfo:
     """Validate a folder or ``.zip`` and record it as a new version of dataset ``name``.
 
@@ -60,10 +62,14 @@ def import_dataset(
         if name is None:
             name = sanitize_name(src.stem if src.is_file() else src.name)
         check_name(name, report)
+        try:
+            ensure_writable(name, actor, engine)
+        except DatasetError as exc:
+            raise refuse("name_taken", "", str(exc), report) from None
         store = store or default_store()
         with source_folder(src, report) as (folder, prefix):
             return _import_folder(
-                folder, prefix, name, fmt, description, store, engine, scenario, report
+                folder, prefix, name, fmt, description, store, engine, scenario, report, actor
             )
     finally:
         report.elapsed_s = time.perf_counter() - report.started
@@ -94,6 +100,7 @@ def _import_folder(
     engine: Engine | None,
     scenario: str | None,
     report: ImportReport,
+    actor: Principal | None = None,
 ) -> VersionInfo:
     from autolearn.settings import get_settings
 
@@ -155,6 +162,7 @@ def _import_folder(
         fmt=dataset_format.name,
         store=store,
         engine=engine,
+        actor=actor,
     )
 
 

@@ -30,6 +30,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "source_missing": ("error", "the path does not exist or is not a folder/.zip"),
     "bad_name": ("error", "the dataset name is not allowed"),
     "bad_policy": ("error", "the policy is neither 'strict' nor 'lenient'"),
+    "name_taken": ("error", "the dataset name belongs to another user (or is shared read-only)"),
     "zip_unreadable": ("error", "the .zip cannot be opened; re-create it"),
     "zip_slip": ("error", "a zip entry would be written outside the extraction folder ('..')"),
     "zip_absolute_path": ("error", "a zip entry has an absolute path or drive letter"),

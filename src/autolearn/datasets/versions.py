@@ -14,9 +14,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
+from autolearn.accounts.principal import Principal, may_read_dataset, owner_filter
 from autolearn.datasets.formats.base import DatasetError
 from autolearn.datasets.manifest import Manifest, item_from_json, manifest_key
 from autolearn.db import Dataset, DatasetVersion, session_scope
@@ -109,15 +110,18 @@ def _info(v: DatasetVersion) -> VersionInfo:
 # --------------------------------------------------------------------------- lookups
 
 
-def resolve_version(ref: str | int, engine: Engine | None = None) -> VersionInfo:
-    """Find a version by ``name``, ``name:vN``/``name:N``, ``name@<hash prefix>`` or id."""
+def resolve_version(
+    ref: str | int, engine: Engine | None = None, actor: Principal | None = None
+) -> VersionInfo:
+    """Find a version by ``name``, ``name:vN``/``name:N``, ``name@<hash prefix>`` or id;
+    ``actor`` sees only the datasets it may read (others do not exist for it)."""
     text = str(ref).strip()
     with session_scope(engine) as s:
         if text.isdigit():
             v = s.get(DatasetVersion, int(text)) if int(text) < 2**63 else None
-            if v is None:
+            if v is None or not may_read_dataset(actor, v.dataset.owner_id):
                 raise DatasetNotFoundError(
-                    f"no dataset version with id {text}; {_known_datasets(s)}"
+                    f"no dataset version with id {text}; {_known_datasets(s, actor)}"
                 )
             return _info(v)
         if "@" in text:
@@ -128,7 +132,7 @@ def resolve_version(ref: str | int, engine: Engine | None = None) -> VersionInfo
                     f"{text!r}: a content-hash reference needs at least 6 hex digits after "
                     "'@' (e.g. 'ants@3fa2c1'); `show` a dataset to see its hashes"
                 )
-            ds = _dataset(s, name)
+            ds = _dataset(s, name, actor)
             hits = [v for v in ds.versions if v.content_hash.startswith(prefix)]
             if len(hits) > 1:
                 raise DatasetError(
@@ -149,30 +153,40 @@ def resolve_version(ref: str | int, engine: Engine | None = None) -> VersionInfo
                     f"{text!r} is not a dataset reference; write name, name:vN, name@<hash> "
                     "or a version id"
                 )
-            ds = _dataset(s, name)
+            ds = _dataset(s, name, actor)
             for v in ds.versions:
                 if v.number == int(digits):
                     return _info(v)
             raise DatasetNotFoundError(
                 f"dataset {name!r} has no version v{int(digits)}; {_known_versions(ds)}"
             )
-        ds = _dataset(s, text)
+        ds = _dataset(s, text, actor)
         if not ds.versions:
             raise DatasetNotFoundError(f"dataset {text!r} has no versions yet; import one")
         return _info(ds.versions[-1])
 
 
-def _dataset(s: Session, name: str) -> Dataset:
+def _dataset(s: Session, name: str, actor: Principal | None = None) -> Dataset:
     ds = s.scalar(
         select(Dataset).where(Dataset.name == name).options(selectinload(Dataset.versions))
     )
-    if ds is None:
-        raise DatasetNotFoundError(f"no dataset named {name!r}; {_known_datasets(s)}")
+    if ds is None or not may_read_dataset(actor, ds.owner_id):
+        raise DatasetNotFoundError(f"no dataset named {name!r}; {_known_datasets(s, actor)}")
     return ds
 
 
-def _known_datasets(s: Session) -> str:
-    names = list(s.scalars(select(Dataset.name).order_by(Dataset.name).limit(51)))
+def _readable(actor: Principal | None) -> Any:
+    """A WHERE clause for the datasets ``actor`` may read (see ``may_read_dataset``)."""
+    owner = owner_filter(actor)
+    if owner is None:
+        return true()
+    return or_(Dataset.owner_id.is_(None), Dataset.owner_id == owner)
+
+
+def _known_datasets(s: Session, actor: Principal | None = None) -> str:
+    names = list(
+        s.scalars(select(Dataset.name).where(_readable(actor)).order_by(Dataset.name).limit(51))
+    )
     if not names:
         return "no datasets exist yet: import one first"
     more = ", …" if len(names) > 50 else ""
@@ -188,17 +202,23 @@ def _known_versions(ds: Dataset, with_hash: bool = False) -> str:
     return f"its versions: {listed} (latest v{ds.versions[-1].number})"
 
 
-def list_datasets(engine: Engine | None = None) -> list[dict[str, Any]]:
-    """One summary row per dataset, by name."""
+def list_datasets(
+    engine: Engine | None = None, actor: Principal | None = None
+) -> list[dict[str, Any]]:
+    """One summary row per dataset ``actor`` may read, by name."""
     rows: list[dict[str, Any]] = []
     with session_scope(engine) as s:
         for ds in s.scalars(
-            select(Dataset).order_by(Dataset.name).options(selectinload(Dataset.versions))
+            select(Dataset)
+            .where(_readable(actor))
+            .order_by(Dataset.name)
+            .options(selectinload(Dataset.versions))
         ):
             latest = ds.versions[-1] if ds.versions else None
             rows.append(
                 {
                     "name": ds.name,
+                    "owner_id": ds.owner_id,
                     "description": ds.description,
                     "scenario": ds.scenario,
                     "versions": len(ds.versions),
@@ -210,16 +230,19 @@ def list_datasets(engine: Engine | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def show_dataset(name: str, engine: Engine | None = None) -> dict[str, Any]:
+def show_dataset(
+    name: str, engine: Engine | None = None, actor: Principal | None = None
+) -> dict[str, Any]:
     """A dataset with every version (oldest first), each with its parent and changes."""
     with session_scope(engine) as s:
-        ds = _dataset(s, name)
+        ds = _dataset(s, name, actor)
         versions = [_info(v).to_dict() for v in ds.versions]
         created = ds.created_at
         if created.tzinfo is None:
             created = created.replace(tzinfo=timezone.utc)
         return {
             "name": ds.name,
+            "owner_id": ds.owner_id,
             "description": ds.description,
             "scenario": ds.scenario,
             "created_at": created.isoformat(),
@@ -228,9 +251,11 @@ def show_dataset(name: str, engine: Engine | None = None) -> dict[str, Any]:
         }
 
 
-def lineage(ref: str | int, engine: Engine | None = None) -> list[VersionInfo]:
+def lineage(
+    ref: str | int, engine: Engine | None = None, actor: Principal | None = None
+) -> list[VersionInfo]:
     """The version ``ref`` and its ancestors, newest first."""
-    chain = [resolve_version(ref, engine)]
+    chain = [resolve_version(ref, engine, actor)]
     while chain[-1].parent_id is not None and len(chain) < 10_000:
         chain.append(resolve_version(chain[-1].parent_id, engine))
     return chain

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from autolearn.accounts.principal import Principal
 from autolearn.datasets.advisor import Advice
 from autolearn.datasets.partition import Partition, partition
 from autolearn.datasets.service import (
@@ -31,7 +32,10 @@ class PlannedTask:
 
 
 def plan_task(
-    spec: TaskSpec, base: dict[str, Any] | None, engine: Engine | None = None
+    spec: TaskSpec,
+    base: dict[str, Any] | None,
+    engine: Engine | None = None,
+    actor: Principal | None = None,
 ) -> PlannedTask:
     """Resolve data and 'auto' values; the spec is stored with its dataset pinned."""
     from autolearn.tasks.service import TaskError
@@ -39,7 +43,7 @@ def plan_task(
     source = spec.data.source
     try:
         if isinstance(source, DatasetSource):
-            version = resolve_version(source.dataset, engine)
+            version = resolve_version(source.dataset, engine, actor)
         else:
             version = ensure_sample(source.sample, engine=engine)
     except DatasetError as exc:

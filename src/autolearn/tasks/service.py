@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from autolearn.accounts.principal import Principal, may_access, owner_filter
 from autolearn.db import Task, TaskEvent, TaskLog, session_scope
 from autolearn.db.models import utcnow
 from autolearn.storage import StorageError, default_store, open_store
@@ -54,8 +55,11 @@ def load_spec_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def create_task(spec: TaskSpec, engine: Engine | None = None) -> dict[str, Any]:
-    """Pin the data version, resolve the plan and advice, and queue the task."""
+def create_task(
+    spec: TaskSpec, engine: Engine | None = None, actor: Principal | None = None
+) -> dict[str, Any]:
+    """Pin the data version, resolve the plan and advice, and queue the task (owned by
+    ``actor``; it may only use datasets and base tasks ``actor`` can see)."""
     from autolearn.tasks.planning import plan_task
 
     if spec.output.path:
@@ -64,8 +68,8 @@ def create_task(spec: TaskSpec, engine: Engine | None = None) -> dict[str, Any]:
         except StorageError as exc:
             raise TaskError(f"output.path: {exc}") from None
     with session_scope(engine) as s:
-        base = _base_task(s, spec) if spec.data.incremental.enabled else None
-    planned = plan_task(spec, base, engine)
+        base = _base_task(s, spec, actor) if spec.data.incremental.enabled else None
+    planned = plan_task(spec, base, engine, actor)
     with session_scope(engine) as s:
         task = Task(
             name=spec.basic.name,
@@ -79,6 +83,7 @@ def create_task(spec: TaskSpec, engine: Engine | None = None) -> dict[str, Any]:
             dataset_version_id=planned.version.id,
             output_uri="",
             total_epochs=planned.plan.epochs,
+            owner_id=actor.user_id if actor is not None else None,
         )
         s.add(task)
         s.flush()
@@ -91,14 +96,14 @@ def create_task(spec: TaskSpec, engine: Engine | None = None) -> dict[str, Any]:
         output = open_store(task.output_uri)
         output.put_json("spec.json", task.spec)
         output.put_json("plan.json", task.plan)
-    return get_task(task_id, engine)
+    return get_task(task_id, engine, actor)
 
 
-def _base_task(s: Session, spec: TaskSpec) -> dict[str, Any]:
+def _base_task(s: Session, spec: TaskSpec, actor: Principal | None) -> dict[str, Any]:
     """The finished task an incremental task starts from, with its classes and model."""
     base_id = spec.data.incremental.base_task
     base = s.get(Task, base_id)
-    if base is None:
+    if base is None or not may_access(actor, base.owner_id):
         raise TaskError(f"data.incremental.base_task: task {base_id} does not exist")
     if kind_of(base.scenario) != spec.kind:
         raise TaskError(
@@ -122,26 +127,37 @@ def _base_task(s: Session, spec: TaskSpec) -> dict[str, Any]:
     }
 
 
-def _get(s: Session, task_id: int) -> Task:
+def _get(s: Session, task_id: int, actor: Principal | None = None) -> Task:
+    """The task, if ``actor`` may see it; another member's task does not exist for them."""
     task = s.get(Task, task_id)
-    if task is None:
+    if task is None or not may_access(actor, task.owner_id):
         raise TaskNotFoundError(f"task {task_id} does not exist; `autolearn task list` shows tasks")
     return task
 
 
-def get_task(task_id: int, engine: Engine | None = None) -> dict[str, Any]:
+def get_task(
+    task_id: int, engine: Engine | None = None, actor: Principal | None = None
+) -> dict[str, Any]:
     with session_scope(engine) as s:
-        return task_view(_get(s, task_id), full=True)
+        return task_view(_get(s, task_id, actor), full=True)
 
 
 def list_tasks(
-    status: str | None = None, limit: int = 50, engine: Engine | None = None, offset: int = 0
+    status: str | None = None,
+    limit: int = 50,
+    engine: Engine | None = None,
+    offset: int = 0,
+    actor: Principal | None = None,
 ) -> list[dict[str, Any]]:
-    """Newest first, optionally filtered by status; ``offset`` skips that many (pages)."""
+    """Newest first, optionally filtered by status; ``offset`` skips that many (pages).
+    A member sees their own tasks only."""
     with session_scope(engine) as s:
         query = select(Task).order_by(Task.id.desc()).offset(offset).limit(limit)
         if status:
             query = query.where(Task.status == _status(status).value)
+        owner = owner_filter(actor)
+        if owner is not None:
+            query = query.where(Task.owner_id == owner)
         return [task_view(t) for t in s.scalars(query)]
 
 
@@ -153,11 +169,13 @@ def _status(name: str) -> Status:
         raise TaskError(f"status {name!r} is not a task status; use one of {known}") from None
 
 
-def stop_task(task_id: int, engine: Engine | None = None) -> dict[str, Any]:
+def stop_task(
+    task_id: int, engine: Engine | None = None, actor: Principal | None = None
+) -> dict[str, Any]:
     """A queued task stops at once; a running one is asked to stop (STOPPING) and keeps
     its best model so far."""
     with session_scope(engine) as s:
-        task = _get(s, task_id)
+        task = _get(s, task_id, actor)
         status = Status(task.status)
         if status not in STOPPABLE:
             raise TaskStateError(
@@ -169,13 +187,15 @@ def stop_task(task_id: int, engine: Engine | None = None) -> dict[str, Any]:
             _set_status(s, task, Status.STOPPED, stop_reason="user_stop")
         else:
             _set_status(s, task, Status.STOPPING)
-    return get_task(task_id, engine)
+    return get_task(task_id, engine, actor)
 
 
-def resume_task(task_id: int, engine: Engine | None = None) -> dict[str, Any]:
+def resume_task(
+    task_id: int, engine: Engine | None = None, actor: Principal | None = None
+) -> dict[str, Any]:
     """Queue a stopped or failed task again; the worker continues from its last checkpoint."""
     with session_scope(engine) as s:
-        task = _get(s, task_id)
+        task = _get(s, task_id, actor)
         if Status(task.status) not in RESUMABLE:
             raise TaskStateError(
                 f"task {task_id} is {task.status}; only STOPPED or FAILED tasks can be resumed"
@@ -188,7 +208,7 @@ def resume_task(task_id: int, engine: Engine | None = None) -> dict[str, Any]:
                 task_id=task.id, message="resume requested: continuing from the last checkpoint"
             )
         )
-    return get_task(task_id, engine)
+    return get_task(task_id, engine, actor)
 
 
 def _set_status(s: Session, task: Task, status: Status, **fields: Any) -> None:
@@ -213,10 +233,13 @@ def _set_status(s: Session, task: Task, status: Status, **fields: Any) -> None:
 
 
 def task_logs(
-    task_id: int, after_id: int = 0, engine: Engine | None = None
+    task_id: int,
+    after_id: int = 0,
+    engine: Engine | None = None,
+    actor: Principal | None = None,
 ) -> list[dict[str, Any]]:
     with session_scope(engine) as s:
-        _get(s, task_id)
+        _get(s, task_id, actor)
         rows = s.scalars(
             select(TaskLog)
             .where(TaskLog.task_id == task_id, TaskLog.id > after_id)
@@ -228,10 +251,14 @@ def task_logs(
 
 
 def task_events(
-    task_id: int, after_id: int = 0, kind: str | None = None, engine: Engine | None = None
+    task_id: int,
+    after_id: int = 0,
+    kind: str | None = None,
+    engine: Engine | None = None,
+    actor: Principal | None = None,
 ) -> list[dict[str, Any]]:
     with session_scope(engine) as s:
-        _get(s, task_id)
+        _get(s, task_id, actor)
         query = select(TaskEvent).where(TaskEvent.task_id == task_id, TaskEvent.id > after_id)
         if kind:
             query = query.where(TaskEvent.kind == kind)
@@ -259,6 +286,7 @@ def task_view(task: Task, full: bool = False) -> dict[str, Any]:
     source = task.spec.get("data", {}).get("source", {})
     view: dict[str, Any] = {
         "id": task.id,
+        "owner_id": task.owner_id,
         "name": task.name,
         "scenario": task.scenario,
         "region": task.region,
