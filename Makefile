@@ -37,6 +37,7 @@ lint: install
 	$(VENV)/bin/mypy
 
 test: install lint
+	bash scripts/test-services.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: install

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["service_fixtures"]  # PostgreSQL, S3 and Ray servers (tests/ is on sys.path)
+
 # Run from a plain checkout too: use src/ when the package is not installed.
 if importlib.util.find_spec("autolearn") is None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
