@@ -32,11 +32,34 @@ class Settings(BaseSettings):
     storage_url: str = Field(
         default="", description="Object store root URI; empty means file://<home>/store."
     )
-    executor: Literal["local"] = Field(
-        default="local", description="Where task workers run (local subprocesses for now)."
+    executor: Literal["local", "ray"] = Field(
+        default="local",
+        description="Where task workers run: local subprocesses of the queue worker, or "
+        "Ray actors on a cluster (then the database and storage must be shared: "
+        "PostgreSQL and s3://).",
+    )
+    ray_address: str = Field(
+        default="auto",
+        description="Ray cluster to submit workers to (executor=ray): 'auto' finds the local "
+        "node's cluster, or HOST:PORT of the head's GCS.",
+    )
+    ray_namespace: str = Field(
+        default="autolearn",
+        min_length=1,
+        max_length=64,
+        description="Ray namespace of the worker actors; queue workers of one deployment "
+        "share it to find each other's running tasks.",
+    )
+    ray_match_gpu_model: bool = Field(
+        default=True,
+        description="Ask Ray for the resource spec's GPU model (gpu-t4 → T4); off: any GPU.",
     )
     local_slots: int = Field(
-        default=1, ge=1, le=64, description="Tasks the local executor runs at the same time."
+        default=1,
+        ge=1,
+        le=64,
+        description="Tasks one queue worker runs at the same time (with executor=ray: tasks it "
+        "keeps submitted; Ray holds them until the cluster has their resources).",
     )
     progress_interval_s: float = Field(
         default=2.0, ge=0, description="Minimum seconds between step progress events."

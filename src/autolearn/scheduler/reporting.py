@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from typing import Any
@@ -11,6 +12,22 @@ from sqlalchemy import Engine, select
 
 from autolearn.db import Task, TaskEvent, TaskLog, session_scope
 from autolearn.db.models import utcnow
+
+log = logging.getLogger("autolearn.worker")
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and ±inf floats as None, at any depth.
+
+    Python's json writes them as bare ``NaN``, which SQLite stores but PostgreSQL's
+    JSON type rejects: a diverged loss must not crash the worker on PostgreSQL."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 class DbReporter:
@@ -23,6 +40,7 @@ class DbReporter:
         self.signalled = threading.Event()
         self._stop_checked_at = 0.0
         self._stop_requested = False
+        self._signal_logged = False
 
     def __call__(self, event: dict[str, Any]) -> None:
         with session_scope(self.engine) as s:
@@ -32,7 +50,7 @@ class DbReporter:
                     kind=event["kind"],
                     epoch=event.get("epoch"),
                     step=event.get("step"),
-                    data=event.get("data", {}),
+                    data=json_safe(event.get("data", {})),
                 )
             )
             task = s.get(Task, self.task_id)
@@ -49,6 +67,9 @@ class DbReporter:
     def stop_requested(self) -> bool:
         """True after SIGTERM or a stop written to the database (polled at most each second)."""
         if self.signalled.is_set():
+            if not self._signal_logged:  # logged here, not in the signal handler
+                self._signal_logged = True
+                log.info("stop signal (SIGTERM) received: stopping after this step")
             return True
         now = time.monotonic()
         if now - self._stop_checked_at >= 1.0:

@@ -4,6 +4,9 @@ It enforces what the training code cannot promise by itself: a stop request alwa
 ends the worker (SIGTERM, then SIGKILL after a grace period), the time limit has a
 hard backstop, a worker that dies is recorded with the way to resume it, and tasks
 left RUNNING by a dead worker are resumed from their checkpoints on restart.
+
+Where workers run is the executor's business (``settings.executor``): local
+subprocesses, or Ray actors on a cluster. The supervisor only sees their handles.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, delete, select
@@ -23,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from autolearn.db import Task, TaskEvent, TaskLog, Worker, session_scope
 from autolearn.db.models import utcnow
-from autolearn.scheduler.executors.local import Handle, LocalExecutor, pid_alive
+from autolearn.scheduler.executors import Executor, SubmitError, WorkerHandle, make_executor
+from autolearn.scheduler.executors.local import pid_alive
 from autolearn.scheduler.queue import HOST, claim_next, queued_count
 from autolearn.settings import get_settings
 from autolearn.storage import open_store
@@ -34,6 +38,7 @@ log = logging.getLogger("autolearn.supervisor")
 HEARTBEAT_S = 2.0
 WORKER_STALE_S = 15.0
 BACKSTOP_KILL_GRACE_S = 5.0
+LAUNCH_RETRY_S = (10.0, 300.0)  # first and longest pause after a launch failed (cluster down)
 
 
 def time_tolerance(limit_s: float) -> float:
@@ -42,7 +47,7 @@ def time_tolerance(limit_s: float) -> float:
 
 
 class Supervisor:
-    """Runs tasks of one region in local worker processes, ``slots`` at a time."""
+    """Runs tasks of one region in worker processes, ``slots`` at a time."""
 
     def __init__(
         self,
@@ -51,19 +56,22 @@ class Supervisor:
         idle_exit_s: float | None = None,
         engine: Engine | None = None,
         poll_s: float = 0.5,
+        executor: Executor | None = None,
     ) -> None:
         settings = get_settings()
         self.region, self.engine, self.poll_s = region, engine, poll_s
         self.slots = slots or settings.local_slots
         self.idle_exit_s = idle_exit_s
         self.grace_s = settings.stop_grace_s
-        self.executor = LocalExecutor(settings.logs_dir)
-        self.handles: dict[int, Handle] = {}
+        self.executor = executor or make_executor(settings)
+        self.handles: dict[int, WorkerHandle] = {}
         self.limit_hit: set[int] = set()
         self.worker_id: int | None = None
         self._running = True
         self._beat_at = 0.0
         self._recovered_at = 0.0
+        self._launch_paused_until = 0.0
+        self._launch_failures = 0
 
     # -- lifecycle -------------------------------------------------------------------
     def run(self) -> None:
@@ -114,6 +122,7 @@ class Supervisor:
             s.add(row)
             s.flush()
             self.worker_id = row.id
+        self.executor.owner = self.worker_id
 
     def _heartbeat(self) -> None:
         with session_scope(self.engine) as s:
@@ -128,17 +137,56 @@ class Supervisor:
 
     # -- the work --------------------------------------------------------------------
     def launch(self) -> None:
-        while len(self.handles) < self.slots:
+        while len(self.handles) < self.slots and time.monotonic() >= self._launch_paused_until:
             task_id = claim_next(self.region, self.engine)
             if task_id is None:
                 return
-            handle = self.executor.launch(task_id)
-            self.handles[task_id] = handle
-            with session_scope(self.engine) as s:
-                task = s.get(Task, task_id)
-                if task is not None and task.pid is None:
-                    task.pid = handle.pid
-            log.info("task %d started in worker pid %d", task_id, handle.pid)
+            self._start(task_id)
+
+    def _start(self, task_id: int) -> None:
+        """Hand a claimed task to the executor; a task it can never run is SUBMIT_FAILED,
+        one it cannot start now (the cluster is down) goes back to the queue."""
+        with session_scope(self.engine) as s:
+            task = s.get(Task, task_id)
+            resources = dict(task.spec.get("resources") or {}) if task is not None else {}
+        try:
+            handle = self.executor.launch(task_id, resources)
+        except SubmitError as exc:
+            self._finish_unstarted(task_id, Status.SUBMIT_FAILED, str(exc))
+            return
+        except Exception as exc:  # not the task's fault: retry it later, less and less often
+            log.exception("could not start a worker for task %d", task_id)
+            first, longest = LAUNCH_RETRY_S
+            pause = min(first * 2**self._launch_failures, longest)
+            self._launch_failures += 1
+            self._launch_paused_until = time.monotonic() + pause
+            message = (
+                f"could not start a worker ({exc}); back in the queue, retried in {pause:.0f} s"
+            )
+            self._finish_unstarted(task_id, Status.QUEUED, message)
+            return
+        self._launch_failures = 0
+        self.handles[task_id] = handle
+        with session_scope(self.engine) as s:
+            task = s.get(Task, task_id)
+            if task is not None and task.pid is None:
+                task.pid = handle.pid
+            for note in handle.notes:
+                s.add(TaskLog(task_id=task_id, level="WARNING", message=note))
+        log.info("task %d started in %s", task_id, handle.describe())
+
+    def _finish_unstarted(self, task_id: int, status: Status, message: str) -> None:
+        with session_scope(self.engine) as s:
+            task = s.get(Task, task_id)
+            if task is None:
+                return
+            level = "ERROR" if status is Status.SUBMIT_FAILED else "WARNING"
+            s.add(TaskLog(task_id=task_id, level=level, message=message))
+            if status is Status.QUEUED:
+                task.status = Status.QUEUED.value
+                s.add(TaskEvent(task_id=task_id, kind="status", data={"status": "QUEUED"}))
+            else:
+                self._end(s, task, status, None, message)
 
     def enforce(self) -> None:
         """Deliver stop requests and the hard time-limit backstop."""
@@ -162,10 +210,10 @@ class Supervisor:
                         )
                     )
                 if task.stop_requested or task_id in self.limit_hit:
-                    self.executor.terminate(handle)
+                    handle.terminate()
                 grace = BACKSTOP_KILL_GRACE_S if task_id in self.limit_hit else self.grace_s
                 if handle.term_sent_at and time.monotonic() - handle.term_sent_at > grace:
-                    self.executor.kill(handle)
+                    handle.kill()
 
     def reap(self) -> None:
         """Record workers that exited; one that died without finishing is explained."""
@@ -174,9 +222,13 @@ class Supervisor:
             if code is None:
                 continue
             del self.handles[task_id]
-            self._settle(task_id, code)
+            try:
+                self._settle(handle, code)
+            finally:
+                handle.release()
 
-    def _settle(self, task_id: int, code: int) -> None:
+    def _settle(self, handle: WorkerHandle, code: int) -> None:
+        task_id = handle.task_id
         with session_scope(self.engine) as s:
             task = s.get(Task, task_id)
             if task is None or Status(task.status) not in ACTIVE:
@@ -193,7 +245,7 @@ class Supervisor:
                 self._end(s, task, Status.STOPPED, "user_stop", "stopped by request")
             else:
                 self._end(s, task, Status.FAILED, None, self._death_message(s, task, code))
-                for line in self._log_tail(task_id):
+                for line in handle.log_tail():
                     s.add(TaskLog(task_id=task_id, level="ERROR", message=line))
         self.limit_hit.discard(task_id)
 
@@ -214,12 +266,6 @@ class Supervisor:
             f"continues from the checkpoint of epoch {last}"
         )
 
-    def _log_tail(self, task_id: int, lines: int = 15) -> list[str]:
-        path = self.executor.log_path(task_id)
-        if not path.exists():
-            return []
-        return [ln for ln in path.read_text(errors="replace").splitlines()[-lines:] if ln.strip()]
-
     @staticmethod
     def _end(s: Session, task: Task, status: Status, reason: str | None, message: str) -> None:
         task.status, task.stop_reason, task.message = status.value, reason, message
@@ -233,27 +279,49 @@ class Supervisor:
         )
 
     def recover(self) -> None:
-        """Adopt live workers of this host that nobody watches; requeue dead ones."""
+        """Adopt live workers that nobody watches; requeue dead ones; let the executor
+        tidy what finished tasks left behind.
+
+        Liveness is the executor's answer: a PID on this host for local workers, the
+        cluster's named actors for Ray (whose workers run on other hosts). A task just
+        claimed (STARTING, fresh heartbeat) may not have a worker yet and is left alone.
+        """
         stale = utcnow() - timedelta(seconds=WORKER_STALE_S * 2)
         with session_scope(self.engine) as s:
             query = select(Task).where(
-                Task.status.in_([x.value for x in ACTIVE]),
-                Task.host == HOST,
-                Task.region == self.region,
+                Task.status.in_([x.value for x in ACTIVE]), Task.region == self.region
             )
-            for task in s.scalars(query):
-                if task.id in self.handles:
-                    continue
-                if task.pid and pid_alive(task.pid):
-                    self.handles[task.id] = Handle(task_id=task.id, pid=task.pid)
-                    log.info("adopted running worker pid %d of task %d", task.pid, task.id)
-                    continue
-                heartbeat = task.heartbeat_at
-                if heartbeat is not None and heartbeat.tzinfo is None:
-                    heartbeat = heartbeat.replace(tzinfo=stale.tzinfo)
-                if task.status == Status.STARTING.value and heartbeat and heartbeat > stale:
-                    continue  # just claimed by another supervisor that is starting it
-                self._requeue_orphan(s, task)
+            if self.executor.host_bound:
+                query = query.where(Task.host == HOST)
+            active = list(s.scalars(query))
+            tasks = [t for t in active if t.id not in self.handles]
+            live = self._live_supervisors(s)
+            try:
+                alive = self.executor.adopt(tasks, live) if tasks else {}
+                self.executor.sweep({t.id for t in active}, live)
+            except Exception as exc:  # the cluster did not answer: judge nothing this time
+                log.warning("could not ask the executor which workers are alive: %s", exc)
+                return
+            for task in tasks:
+                if task.id in alive:
+                    self._adopt(task.id, alive[task.id])
+                elif not _just_claimed(task, stale):
+                    self._requeue_orphan(s, task)
+
+    def _adopt(self, task_id: int, handle: WorkerHandle | None) -> None:
+        if handle is None:
+            return  # another live supervisor watches it
+        self.handles[task_id] = handle
+        log.info("adopted the running worker of task %d (%s)", task_id, handle.describe())
+
+    def _live_supervisors(self, s: Session) -> set[int]:
+        """IDs of queue workers (this one included) whose heartbeat is fresh."""
+        fresh = utcnow() - timedelta(seconds=WORKER_STALE_S)
+        rows = s.execute(select(Worker.id, Worker.heartbeat_at)).all()
+        live = {wid for wid, beat in rows if _aware(beat, fresh) > fresh}
+        if self.worker_id is not None:
+            live.add(self.worker_id)
+        return live
 
     @staticmethod
     def _requeue_orphan(s: Session, task: Task) -> None:
@@ -278,16 +346,23 @@ class Supervisor:
         )
 
 
+def _aware(value: datetime, like: datetime) -> datetime:
+    """SQLite gives naive datetimes (stored as UTC); PostgreSQL gives aware ones."""
+    return value if value.tzinfo else value.replace(tzinfo=like.tzinfo)
+
+
+def _just_claimed(task: Task, stale: datetime) -> bool:
+    """STARTING with a fresh heartbeat: a supervisor is starting its worker right now."""
+    beat = task.heartbeat_at
+    return task.status == Status.STARTING.value and beat is not None and _aware(beat, stale) > stale
+
+
 def live_worker(region: str, engine: Engine | None = None) -> int | None:
     """PID of a live queue worker for ``region`` (stale rows are cleaned up)."""
     fresh = utcnow() - timedelta(seconds=WORKER_STALE_S)
     with session_scope(engine) as s:
         for row in s.scalars(select(Worker).where(Worker.region == region)):
-            beat = (
-                row.heartbeat_at
-                if row.heartbeat_at.tzinfo
-                else row.heartbeat_at.replace(tzinfo=fresh.tzinfo)
-            )
+            beat = _aware(row.heartbeat_at, fresh)
             alive = pid_alive(row.pid) if row.host == HOST else beat > fresh
             if alive and beat > fresh:
                 return row.pid

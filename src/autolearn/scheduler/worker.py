@@ -2,7 +2,8 @@
 
 It trains one task and reports through the database (status, events, logs) and the
 task's object store (checkpoints, model, report). The local executor runs it as a
-subprocess; a cluster executor runs the same module on a node.
+subprocess; the Ray executor runs the same module as a subprocess of an actor on a
+cluster node, and the worker records that node in its RUNNING event.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import Engine
 from autolearn.db import Task, TaskEvent, TaskLog, session_scope
 from autolearn.db.models import utcnow
 from autolearn.scheduler.queue import HOST
-from autolearn.scheduler.reporting import DbLogHandler, DbReporter
+from autolearn.scheduler.reporting import DbLogHandler, DbReporter, json_safe
 from autolearn.tasks.states import Status
 
 log = logging.getLogger("autolearn.worker")
@@ -41,16 +42,46 @@ def _begin(task_id: int, engine: Engine | None) -> Task:
         task.attempts += 1
         task.started_at = task.started_at or utcnow()
         task.heartbeat_at = utcnow()
-        s.add(
-            TaskEvent(
-                task_id=task_id,
-                kind="status",
-                data={"status": Status.RUNNING.value, "pid": os.getpid(), "attempt": task.attempts},
-            )
-        )
+        data = {"status": Status.RUNNING.value, "pid": os.getpid(), "attempt": task.attempts}
+        s.add(TaskEvent(task_id=task_id, kind="status", data={**data, **_placement()}))
         s.flush()
         s.expunge(task)
         return task
+
+
+def _placement() -> dict[str, Any]:
+    """Where this worker runs, when an executor told it (the Ray node and actor)."""
+    from autolearn.scheduler.executors.ray import ACTOR_ENV, NODE_ENV
+
+    node = os.environ.get(NODE_ENV)
+    if not node:
+        return {}
+    return {
+        "executor": "ray",
+        "host": HOST,
+        "ray_node_id": node,
+        "ray_actor": os.environ.get(ACTOR_ENV, ""),
+    }
+
+
+def _follow_parent() -> None:
+    """Die (SIGKILL) with the Ray actor that started this worker, when it says so.
+
+    Ray ends an actor to free its resources or to force a stop; a worker left behind
+    would train on unwatched, holding a GPU the cluster thinks is free."""
+    from autolearn.scheduler.executors.ray import PARENT_ENV
+
+    parent = os.environ.get(PARENT_ENV, "")
+    if not parent.isdigit() or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(parent):  # it died before the line above
+        os._exit(1)
 
 
 def _finish(task_id: int, status: Status, engine: Engine | None, **fields: Any) -> None:
@@ -98,7 +129,7 @@ def run_task(task_id: int, engine: Engine | None = None, started_at: float | Non
         engine,
         stop_reason=outcome.stop_reason,
         message=outcome.message,
-        metrics=outcome.metrics,
+        metrics=json_safe(outcome.metrics),
         resume=False,
     )
     return outcome.status
@@ -119,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m autolearn.scheduler.worker TASK_ID", file=sys.stderr)
         return 2
     task_id = int(args[0])
+    _follow_parent()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     handler = DbLogHandler(task_id)
     handler.setFormatter(logging.Formatter("%(message)s"))

@@ -34,7 +34,14 @@ STOPPABLE = frozenset({Status.QUEUED, Status.STARTING, Status.RUNNING})
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.QUEUED: frozenset({Status.STARTING, Status.STOPPED, Status.SUBMIT_FAILED}),
     Status.STARTING: frozenset(
-        {Status.RUNNING, Status.STOPPING, Status.FAILED, Status.QUEUED, Status.STOPPED}
+        {
+            Status.RUNNING,
+            Status.STOPPING,
+            Status.FAILED,
+            Status.QUEUED,
+            Status.STOPPED,
+            Status.SUBMIT_FAILED,  # the executor cannot place it (unknown resource spec)
+        }
     ),
     Status.RUNNING: frozenset(
         {Status.STOPPING, Status.SUCCEED, Status.FAILED, Status.STOPPED, Status.QUEUED}

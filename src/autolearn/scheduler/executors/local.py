@@ -9,8 +9,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from autolearn.db import Task
 
 
 @dataclass
@@ -22,6 +27,8 @@ class Handle:
     proc: subprocess.Popen[bytes] | None = None
     started: float = field(default_factory=time.monotonic)
     term_sent_at: float | None = None
+    log_path: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
     def poll(self) -> int | None:
         """Exit code (negative = killed by that signal), or None while it runs."""
@@ -32,6 +39,26 @@ class Handle:
     def signal(self, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        if self.term_sent_at is None:
+            self.term_sent_at = time.monotonic()
+            self.signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
+
+    def release(self) -> None:
+        """Nothing to free: the process is gone and its log stays on disk."""
+
+    def log_tail(self, lines: int = 15) -> list[str]:
+        if self.log_path is None or not self.log_path.exists():
+            return []
+        text = self.log_path.read_text(errors="replace")
+        return [ln for ln in text.splitlines()[-lines:] if ln.strip()]
+
+    def describe(self) -> str:
+        return f"pid {self.pid}"
 
 
 def pid_alive(pid: int) -> bool:
@@ -52,15 +79,20 @@ def pid_alive(pid: int) -> bool:
 class LocalExecutor:
     """Starts workers as child processes with their output in a per-task log file."""
 
+    host_bound = True
+
     def __init__(self, logs_dir: Path) -> None:
         self.logs_dir = logs_dir
+        self.owner: int | None = None
         logs_dir.mkdir(parents=True, exist_ok=True)
 
     def log_path(self, task_id: int) -> Path:
         return self.logs_dir / f"task-{task_id}.log"
 
-    def launch(self, task_id: int) -> Handle:
-        with self.log_path(task_id).open("ab") as log:
+    def launch(self, task_id: int, resources: Mapping[str, Any] | None = None) -> Handle:
+        """Start the worker here; ``resources`` is not read (the task gets this machine)."""
+        path = self.log_path(task_id)
+        with path.open("ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "autolearn.scheduler.worker", str(task_id)],
                 stdout=log,
@@ -68,14 +100,20 @@ class LocalExecutor:
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
-        return Handle(task_id=task_id, pid=proc.pid, proc=proc)
+        return Handle(task_id=task_id, pid=proc.pid, proc=proc, log_path=path)
 
-    @staticmethod
-    def terminate(handle: Handle) -> None:
-        if handle.term_sent_at is None:
-            handle.term_sent_at = time.monotonic()
-            handle.signal(signal.SIGTERM)
+    def adopt(self, tasks: Sequence[Task], live_supervisors: Collection[int]) -> dict[int, Handle]:
+        """Workers of this host that are still alive (the PID the worker wrote)."""
+        from autolearn.scheduler.queue import HOST
 
-    @staticmethod
-    def kill(handle: Handle) -> None:
-        handle.signal(signal.SIGKILL)
+        return {
+            t.id: Handle(task_id=t.id, pid=t.pid, log_path=self.log_path(t.id))
+            for t in tasks
+            if t.host == HOST and t.pid and pid_alive(t.pid)
+        }
+
+    def sweep(self, active_task_ids: Collection[int], live_supervisors: Collection[int]) -> None:
+        """Nothing outlives a local worker."""
+
+    def close(self) -> None:
+        """Nothing to disconnect."""
