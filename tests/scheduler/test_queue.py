@@ -1,4 +1,6 @@
-"""The tasks table is the queue: claims are atomic, statuses move only as allowed."""
+"""The tasks table is the queue: claims are atomic, statuses move only as allowed.
+
+Every test with ``two_tasks`` runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,7 +18,10 @@ from autolearn.tasks.states import Status, can_move
 
 
 @pytest.fixture
-def two_tasks(autolearn_home: Path, make_learnable_folder: Callable[..., Path]) -> list[int]:
+def two_tasks(
+    database: str, autolearn_home: Path, make_learnable_folder: Callable[..., Path]
+) -> list[int]:
+    """Two QUEUED tasks, on SQLite and again on PostgreSQL (``database``)."""
     make_learnable_folder(autolearn_home / "colours", {"a": 10, "b": 10})
     import_dataset(autolearn_home / "colours", name="colours")
     spec = parse_spec({"data": {"source": {"type": "dataset", "dataset": "colours"}}})

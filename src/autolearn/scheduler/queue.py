@@ -1,7 +1,10 @@
 """The queue is the tasks table: claim a QUEUED row with a guarded UPDATE.
 
 The guard (``WHERE status = 'QUEUED'``) makes the claim atomic on SQLite and on
-PostgreSQL alike: of two supervisors racing for a row, exactly one updates it.
+PostgreSQL alike: of two supervisors racing for a row, exactly one updates it. On
+PostgreSQL the candidate is also read ``FOR UPDATE SKIP LOCKED``, so a supervisor
+passes over a row another one is claiming instead of waiting for that transaction to
+end (SQLite has no row locks; SQLAlchemy leaves the clause out there).
 """
 
 from __future__ import annotations
@@ -9,7 +12,8 @@ from __future__ import annotations
 import os
 import socket
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
 
 from autolearn.db import Task, TaskEvent, session_scope
 from autolearn.db.models import utcnow
@@ -21,13 +25,7 @@ HOST = socket.gethostname()
 def claim_next(region: str, engine: Engine | None = None) -> int | None:
     """Move the oldest QUEUED task of ``region`` to STARTING; return its ID or None."""
     with session_scope(engine) as s:
-        candidates = s.scalars(
-            select(Task.id)
-            .where(Task.status == Status.QUEUED.value, Task.region == region)
-            .order_by(Task.id)
-            .limit(5)
-        ).all()
-        for task_id in candidates:
+        for task_id in _candidates(s, region):
             claimed = s.execute(
                 update(Task)
                 .where(Task.id == task_id, Task.status == Status.QUEUED.value)
@@ -49,10 +47,26 @@ def claim_next(region: str, engine: Engine | None = None) -> int | None:
     return None
 
 
+def _candidates(s: Session, region: str) -> list[int]:
+    """The oldest QUEUED IDs: one locked row on PostgreSQL, a few to try on SQLite (where
+    a concurrent claim makes the guarded UPDATE miss and the next one is tried)."""
+    locking = s.get_bind().dialect.name == "postgresql"
+    query = (
+        select(Task.id)
+        .where(Task.status == Status.QUEUED.value, Task.region == region)
+        .order_by(Task.id)
+        .limit(1 if locking else 5)
+    )
+    if locking:
+        query = query.with_for_update(skip_locked=True)
+    return list(s.scalars(query).all())
+
+
 def queued_count(region: str, engine: Engine | None = None) -> int:
     with session_scope(engine) as s:
-        return len(
-            s.scalars(
-                select(Task.id).where(Task.status == Status.QUEUED.value, Task.region == region)
-            ).all()
+        count = s.scalar(
+            select(func.count(Task.id)).where(
+                Task.status == Status.QUEUED.value, Task.region == region
+            )
         )
+    return int(count or 0)
