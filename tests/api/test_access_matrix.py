@@ -15,7 +15,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from autolearn.accounts import Principal
+from autolearn.api.routes import tasks as task_routes
 from autolearn.datasets.service import import_dataset
+from autolearn.storage import open_store
+from autolearn.tasks.results import META_KEY, MODEL_KEY, REPORT_KEY
 from autolearn.tasks.service import create_task, get_task, parse_spec
 
 PUBLIC = {"/healthz", "/metrics", "/api/v1/account/login"}
@@ -48,6 +51,12 @@ def bobs(
     spec = tiny_spec()
     spec["data"]["source"] = {"type": "dataset", "dataset": "bobdata"}
     task = create_task(parse_spec(spec), actor=bob)
+    # bob's task holds a model and a report (as a resumed task keeps its earlier ones), so
+    # that the admin's GETs of /models/{id}, its download and /evaluations/{id} find them.
+    out = open_store(task["output_uri"])
+    out.put_json(META_KEY, {"scenario": "classification", "classes": ["a", "b"]})
+    out.put_json(REPORT_KEY, {"metrics": {"accuracy": 1.0}})
+    out.put_bytes(MODEL_KEY, b"stands in for the weights")
     return {
         "task_id": str(task["id"]),
         "name": "bobdata",
@@ -99,8 +108,14 @@ def test_a_member_cannot_touch_another_members_resources(
 
 
 def test_an_admin_reaches_everyones_resources(
-    app: FastAPI, as_user: Callable[[str | None], TestClient], bobs: dict[str, str]
+    app: FastAPI,
+    as_user: Callable[[str | None], TestClient],
+    bobs: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # bob's task is QUEUED, so its progress stream would run until the time limit: with
+    # none, it sends what there is and closes (as a client would reconnect later).
+    monkeypatch.setattr(task_routes, "STREAM_MAX_S", 0.0)
     root = as_user("root")
     for method, path in _routes(app):
         if path in PUBLIC or "{" not in path or method != "GET":

@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 
 from autolearn.datasets.service import import_dataset
 from autolearn.sdk import ApiError, Client
+from autolearn.storage import open_store
+from autolearn.tasks.results import MODEL_KEY
 from autolearn.tasks.service import parse_spec
 
 
@@ -57,3 +59,73 @@ def test_errors_become_api_errors(sdk: Client) -> None:
             {"data": {"source": {"type": "sample", "sample": "digits"}}, "model": {"lr": 1}}
         )
     assert err.value.status == 422 and err.value.fields[0]["field"] == "model.lr"
+
+
+def test_sdk_lists_copies_follows_and_deletes_tasks(
+    sdk: Client, autolearn_home: Path, make_learnable_folder: Callable[..., Path]
+) -> None:
+    import_dataset(make_learnable_folder(autolearn_home / "c", {"red": 6, "blue": 6}), name="c")
+    spec = {
+        "basic": {"name": "first"},
+        "data": {"source": {"type": "dataset", "dataset": "c"}},
+        "model": {"pretrained": "test_tiny"},
+    }
+    first = sdk.create_task(spec)
+    second = sdk.copy_task(first["id"], "second", {"model": {"hyperparams": {"epochs": 2}}})
+    assert second["status"] == "QUEUED" and second["plan"]["epochs"] == 2
+    page = sdk.task_page("queued", name="SEC", dataset="c:v1", sort="name")
+    assert page["total"] == 1 and [t["id"] for t in page["items"]] == [second["id"]]
+    assert [t["name"] for t in sdk.list_tasks(sort="name")] == ["first", "second"]
+
+    sdk.stop_task(first["id"])
+    followed = list(sdk.follow_task(first["id"]))
+    assert [(e["kind"], e["data"]["status"]) for e in followed] == [
+        ("status", "QUEUED"),
+        ("status", "STOPPED"),
+    ]
+    assert list(sdk.follow_task(first["id"], after_id=followed[0]["id"])) == followed[1:]
+
+    with pytest.raises(ApiError) as err:
+        sdk.delete_task(second["id"])
+    assert (err.value.status, err.value.code) == (409, "task_state_conflict")
+    assert sdk.delete_task(first["id"])["deleted"] is True
+    with pytest.raises(ApiError) as err:
+        list(sdk.follow_task(first["id"]))
+    assert (err.value.status, err.value.code) == (404, "task_not_found")
+
+
+def test_sdk_models_and_evaluations(
+    sdk: Client, autolearn_home: Path, make_learnable_folder: Callable[..., Path]
+) -> None:
+    from test_models_api import REPORT, _png, finish_with_model
+
+    import_dataset(make_learnable_folder(autolearn_home / "c", {"red": 6, "blue": 6}), name="c")
+    spec = {
+        "data": {"source": {"type": "dataset", "dataset": "c"}},
+        "model": {"pretrained": "test_tiny"},
+    }
+    task = sdk.create_task(spec)
+    with pytest.raises(ApiError) as err:
+        sdk.get_evaluation(task["id"])
+    assert err.value.code == "evaluation_not_found"
+    finish_with_model(task)
+
+    (model,) = sdk.list_models()["items"]
+    assert model["task_id"] == task["id"] and model["classes"] == ["blue", "red"]
+    assert sdk.get_model(task["id"])["meta"]["classes"] == ["blue", "red"]
+    saved = sdk.download_model(task["id"], autolearn_home)
+    assert saved == autolearn_home / f"task-task{task['id']}.pt"
+    assert saved.read_bytes() == open_store(task["output_uri"]).get_bytes(MODEL_KEY)
+    assert sdk.download_model(task["id"], autolearn_home / "m.pt").name == "m.pt"
+    image = autolearn_home / "red.png"
+    image.write_bytes(_png())
+    predicted = sdk.predict(task["id"], image, top_k=1)
+    assert [p["label"] for p in predicted["predictions"]] == ["red"]
+    with pytest.raises(ApiError) as err:
+        sdk.predict(task["id"], b"not an image")
+    assert (err.value.status, err.value.code) == (422, "invalid_image")
+    assert sdk.get_evaluation(task["id"])["report"] == REPORT
+    assert [e["task_id"] for e in sdk.list_evaluations()["items"]] == [task["id"]]
+    with pytest.raises(ApiError) as err:
+        sdk.download_model(task["id"] + 1, autolearn_home)
+    assert err.value.code == "task_not_found"

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from autolearn.api import errors
 from autolearn.api.metrics import HttpMetrics
-from autolearn.api.routes import account, datasets, tasks, users
+from autolearn.api.routes import account, datasets, evaluations, models, tasks, users
 
 
 def create_app() -> FastAPI:
@@ -25,7 +25,7 @@ def create_app() -> FastAPI:
     metrics = HttpMetrics()
     app.middleware("http")(metrics.middleware)
     errors.install(app)
-    for module in (account, users, datasets, tasks):
+    for module in (account, users, datasets, tasks, models, evaluations):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["service"], summary="Liveness and database reachability")

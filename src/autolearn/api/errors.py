@@ -15,15 +15,24 @@ from fastapi.responses import JSONResponse
 
 from autolearn.accounts.service import AccountError, AccountNotFoundError
 from autolearn.api.deps import AuthError
+from autolearn.api.routes.models import ImageError, ImageTooLargeError
 from autolearn.datasets.formats.base import DatasetError
 from autolearn.datasets.versions import DatasetNotFoundError
 from autolearn.registry import RegistryError
 from autolearn.storage import StorageError
-from autolearn.tasks.service import TaskError, TaskNotFoundError, TaskStateError
+from autolearn.tasks.service import (
+    EvaluationNotFoundError,
+    ModelNotFoundError,
+    TaskError,
+    TaskNotFoundError,
+    TaskStateError,
+)
 from autolearn.tasks.spec import is_union_tag
 
 # (exception, HTTP status, code); the first match wins, so subclasses come first.
 _MAPPING: tuple[tuple[type[Exception], int, str], ...] = (
+    (ModelNotFoundError, 404, "model_not_found"),
+    (EvaluationNotFoundError, 404, "evaluation_not_found"),
     (TaskNotFoundError, 404, "task_not_found"),
     (TaskStateError, 409, "task_state_conflict"),
     (TaskError, 422, "invalid_task"),
@@ -33,6 +42,8 @@ _MAPPING: tuple[tuple[type[Exception], int, str], ...] = (
     (StorageError, 422, "storage_error"),
     (AccountNotFoundError, 404, "account_not_found"),
     (AccountError, 422, "invalid_account_request"),
+    (ImageTooLargeError, 413, "image_too_large"),
+    (ImageError, 422, "invalid_image"),
 )
 
 

@@ -7,11 +7,17 @@ The transport is an ``httpx.Client``: pass your own (timeouts, proxies, or Starl
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from autolearn.tasks.spec import TaskSpec
+
+RECONNECT_S = 1.0  # wait before following a task's progress again after the server closed
 
 
 class ApiError(Exception):
@@ -72,12 +78,29 @@ class Client:
         return dict(self._call("POST", "/api/v1/tasks", json=body))
 
     def list_tasks(
-        self, status: str | None = None, limit: int = 50, offset: int = 0
+        self, status: str | None = None, limit: int = 50, offset: int = 0, **filters: Any
     ) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"limit": limit, "offset": offset}
-        if status:
-            params["status"] = status
-        return list(self._call("GET", "/api/v1/tasks", params=params)["items"])
+        """The tasks of one page (``filters``: see ``task_page``)."""
+        return list(self.task_page(status, limit=limit, offset=offset, **filters)["items"])
+
+    def task_page(
+        self,
+        status: str | None = None,
+        *,
+        scenario: str | None = None,
+        name: str | None = None,
+        dataset: str | None = None,
+        sort: str = "-created",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """``{"items", "total", "limit", "offset", "sort"}``. ``status`` may list several
+        (``"RUNNING,QUEUED"``); ``name`` matches a part of the name; ``dataset`` is a name
+        or ``name:vN``; ``sort``: created, name, status, metric, ``-`` for descending."""
+        given = {"status": status, "scenario": scenario, "name": name, "dataset": dataset}
+        params: dict[str, Any] = {k: v for k, v in given.items() if v}
+        params.update(sort=sort, limit=limit, offset=offset)
+        return dict(self._call("GET", "/api/v1/tasks", params=params))
 
     def get_task(self, task_id: int) -> dict[str, Any]:
         return dict(self._call("GET", f"/api/v1/tasks/{task_id}"))
@@ -87,6 +110,17 @@ class Client:
 
     def resume_task(self, task_id: int) -> dict[str, Any]:
         return dict(self._call("POST", f"/api/v1/tasks/{task_id}/resume"))
+
+    def copy_task(
+        self, task_id: int, name: str | None = None, overrides: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A new queued task of mine from ``task_id``'s form, ``overrides`` merged in."""
+        body = {"name": name, "overrides": overrides or {}}
+        return dict(self._call("POST", f"/api/v1/tasks/{task_id}/copy", json=body))
+
+    def delete_task(self, task_id: int) -> dict[str, Any]:
+        """A finished task with its artifacts (``task_state_conflict`` while it runs)."""
+        return dict(self._call("DELETE", f"/api/v1/tasks/{task_id}"))
 
     def task_events(
         self, task_id: int, after_id: int = 0, kind: str | None = None
@@ -100,6 +134,84 @@ class Client:
         path = f"/api/v1/tasks/{task_id}/logs"
         return list(self._call("GET", path, params={"after_id": after_id}))
 
+    def follow_task(self, task_id: int, after_id: int = 0) -> Iterator[dict[str, Any]]:
+        """The task's events as they happen (``{"id", "kind", "epoch", "step", "data"}``),
+        from the live progress stream, until the task ends. When the server closes a long
+        stream, this reconnects from the last event, as a browser's EventSource does."""
+        last, first = after_id, True
+        while True:
+            if not first:
+                time.sleep(RECONNECT_S)  # as EventSource waits before reconnecting
+            first = False
+            headers = {"Last-Event-ID": str(last)}
+            path = f"/api/v1/tasks/{task_id}/progress"
+            with self.http.stream("GET", path, headers=headers, timeout=None) as response:
+                _raise_for(response)
+                for message in _sse_messages(response.iter_lines()):
+                    if message["event"] == "end":
+                        return
+                    last = int(message.get("id") or last)
+                    yield json.loads(message["data"])
+
+    # -- models and evaluations ---------------------------------------------------------
+    def list_models(
+        self, scenario: str | None = None, limit: int = 50, offset: int = 0
+    ) -> dict[str, Any]:
+        """Trained models (``{"items", "total", ...}``): scenario, metric, classes, size."""
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if scenario:
+            params["scenario"] = scenario
+        return dict(self._call("GET", "/api/v1/models", params=params))
+
+    def get_model(self, task_id: int) -> dict[str, Any]:
+        """A model's metadata (``meta``) and per-class ``score_thresholds``."""
+        return dict(self._call("GET", f"/api/v1/models/{task_id}"))
+
+    def download_model(self, task_id: int, dest: str | Path = ".") -> Path:
+        """Save ``model.pt`` to ``dest`` (a file, or a folder for the server's file name);
+        returns the path. Written to a temporary name first, never left half-written."""
+        dest = Path(dest)
+        with self.http.stream("GET", f"/api/v1/models/{task_id}/download") as response:
+            _raise_for(response)
+            target = dest / _filename(response, task_id) if dest.is_dir() else dest
+            partial = target.with_name(f".{target.name}.part")
+            with partial.open("wb") as fh:
+                for chunk in response.iter_bytes():
+                    fh.write(chunk)
+        partial.replace(target)
+        return target
+
+    def predict(
+        self,
+        task_id: int,
+        image: bytes | str | Path,
+        *,
+        threshold: float | None = None,
+        top_k: int = 5,
+    ) -> dict[str, Any]:
+        """Predictions on one image (its bytes or a file): ``predictions`` (classification)
+        or ``detections`` with boxes in the image's pixels."""
+        data = image if isinstance(image, bytes) else Path(image).read_bytes()
+        params: dict[str, Any] = {"top_k": top_k}
+        if threshold is not None:
+            params["threshold"] = threshold
+        headers = {"Content-Type": "application/octet-stream"}
+        path = f"/api/v1/models/{task_id}/predict"
+        return dict(self._call("POST", path, content=data, params=params, headers=headers))
+
+    def list_evaluations(
+        self, scenario: str | None = None, limit: int = 50, offset: int = 0
+    ) -> dict[str, Any]:
+        """Tasks with an evaluation report and their headline metric."""
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if scenario:
+            params["scenario"] = scenario
+        return dict(self._call("GET", "/api/v1/evaluations", params=params))
+
+    def get_evaluation(self, task_id: int) -> dict[str, Any]:
+        """The task's evaluation ``report`` (``evaluation_not_found`` until it has one)."""
+        return dict(self._call("GET", f"/api/v1/evaluations/{task_id}"))
+
     # -- datasets -----------------------------------------------------------------------
     def list_datasets(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/api/v1/datasets"))
@@ -110,3 +222,47 @@ class Client:
     def get_version(self, name: str, version: str | int) -> dict[str, Any]:
         """``version``: 3, "v3" or "@<hash prefix>"."""
         return dict(self._call("GET", f"/api/v1/datasets/{name}/versions/{version}"))
+
+
+# -- tasks, models and evaluations: streamed answers ------------------------------------
+
+
+def _raise_for(response: httpx.Response) -> None:
+    """A streamed answer's JSON error as ``ApiError`` (the body is read first)."""
+    if response.is_success:
+        return
+    response.read()
+    try:
+        error = response.json()["error"]
+    except (ValueError, KeyError, TypeError):
+        raise ApiError(response.status_code, "http_error", response.text[:500]) from None
+    raise ApiError(
+        response.status_code,
+        error.get("code", "error"),
+        error.get("message", ""),
+        error.get("fields"),
+    )
+
+
+def _sse_messages(lines: Iterator[str]) -> Iterator[dict[str, str]]:
+    """Server-Sent Events as ``{"event", "data", "id"?}``; comments and retry hints are
+    skipped."""
+    fields: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            if "data" in fields:
+                yield {"event": "message", **fields}
+            fields = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(":")
+            fields[name] = value.removeprefix(" ")
+    if "data" in fields:
+        yield {"event": "message", **fields}
+
+
+def _filename(response: httpx.Response, task_id: int) -> str:
+    """The file name the server gave (Content-Disposition), or ``task<id>.pt``."""
+    disposition = response.headers.get("content-disposition", "")
+    _, _, name = disposition.partition('filename="')
+    name = Path(name.rstrip('"')).name
+    return name or f"task{task_id}.pt"
