@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from autolearn.accounts import Principal
 from autolearn.api.routes import tasks as task_routes
+from autolearn.datasets.labelling import list_items, open_draft
 from autolearn.datasets.service import import_dataset
 from autolearn.storage import open_store
 from autolearn.tasks.results import META_KEY, MODEL_KEY, REPORT_KEY
@@ -41,7 +42,7 @@ def bobs(
     make_learnable_folder: Callable[..., Path],
     tiny_spec: Callable[..., dict[str, Any]],
 ) -> dict[str, str]:
-    """bob's dataset and task, made through the services as bob."""
+    """bob's dataset, task and labelling draft, made through the services as bob."""
     from autolearn.accounts.service import authenticate_token, list_tokens
 
     bob = authenticate_token(tokens["bob"])
@@ -57,10 +58,13 @@ def bobs(
     out.put_json(META_KEY, {"scenario": "classification", "classes": ["a", "b"]})
     out.put_json(REPORT_KEY, {"metrics": {"accuracy": 1.0}})
     out.put_bytes(MODEL_KEY, b"stands in for the weights")
+    draft = open_draft("bobdata:v1", actor=bob)
     return {
         "task_id": str(task["id"]),
         "name": "bobdata",
         "version": "1",
+        "draft_id": draft["id"],
+        "sha256": list_items("bobdata:v1", limit=1)["items"][0]["sha256"],
         "user_id": str(bob.user_id),
         "token_id": str(list_tokens(bob.user_id)[0]["id"]),
     }

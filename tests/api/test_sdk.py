@@ -3,6 +3,8 @@ and the API's errors as ``ApiError`` with code, message and fields."""
 
 from __future__ import annotations
 
+import hashlib
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -59,6 +61,55 @@ def test_errors_become_api_errors(sdk: Client) -> None:
             {"data": {"source": {"type": "sample", "sample": "digits"}}, "model": {"lr": 1}}
         )
     assert err.value.status == 422 and err.value.fields[0]["field"] == "model.lr"
+
+
+def test_sdk_uploads_browses_labels_and_deletes_datasets(
+    sdk: Client, autolearn_home: Path, make_imagefolder: Callable[..., Path]
+) -> None:
+    folder = make_imagefolder(autolearn_home / "pets", {"cat": 3, "dog": 3})
+    v1 = sdk.upload_dataset("pets", folder, description="from a folder")
+    assert (v1["ref"], v1["num_images"], v1["source"]) == ("pets:v1", 6, "upload pets.zip")
+    archive = autolearn_home / "pets.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for file in sorted(folder.rglob("*.png")):
+            zf.write(file, file.relative_to(folder).as_posix())
+    assert sdk.upload_dataset("pets", archive)["id"] == v1["id"]  # same content
+    assert sdk.upload_dataset("pets", archive.read_bytes())["id"] == v1["id"]
+    page = sdk.dataset_images("pets", 1, limit=2, cls="cat")
+    assert page["total"] == 3 and len(page["items"]) == 2
+    first = page["items"][0]
+    assert (
+        hashlib.sha256(sdk.image_bytes("pets", 1, first["sha256"])).hexdigest() == first["sha256"]
+    )
+
+    draft = sdk.open_draft("pets", 1)
+    assert [d["id"] for d in sdk.list_drafts("pets")] == [draft["id"]]
+    sdk.add_edits("pets", draft["id"], {"op": "set_label", "item": first["sha256"], "label": "dog"})
+    assert sdk.get_draft("pets", draft["id"])["edits"][0]["label"] == "dog"
+    assert sdk.draft_images("pets", draft["id"], cls="cat")["total"] == 2
+    v2 = sdk.commit_draft("pets", draft["id"], "a dog after all")
+    assert v2["ref"] == "pets:v2" and v2["class_counts"]["all"] == {"cat": 2, "dog": 4}
+    other = sdk.open_draft("pets", 2)
+    sdk.discard_draft("pets", other["id"])
+    with pytest.raises(ApiError) as err:
+        sdk.get_draft("pets", other["id"])
+    assert err.value.code == "draft_not_found"
+
+    assert sdk.delete_dataset("pets")["deleted_versions"] == [1, 2]
+    assert sdk.list_datasets() == []
+
+
+def test_sdk_import_errors_carry_the_report(sdk: Client, autolearn_home: Path) -> None:
+    with pytest.raises(ApiError) as err:
+        sdk.upload_dataset("bad", b"not a zip")
+    assert (err.value.status, err.value.code) == (422, "import_refused")
+    assert err.value.fields[0]["code"] == "zip_unreadable"
+    assert err.value.body["report"]["problems"][0]["code"] == "zip_unreadable"
+    with pytest.raises(ApiError) as err:
+        sdk.import_dataset("mine", str(autolearn_home))  # alice is a member
+    assert (err.value.status, err.value.code) == (403, "admin_only")
+    with pytest.raises(FileNotFoundError):
+        sdk.upload_dataset("x", autolearn_home / "nothing-here")
 
 
 def test_sdk_lists_copies_follows_and_deletes_tasks(

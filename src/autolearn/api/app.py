@@ -13,7 +13,16 @@ from fastapi.responses import Response
 
 from autolearn.api import errors
 from autolearn.api.metrics import HttpMetrics
-from autolearn.api.routes import account, datasets, evaluations, models, tasks, users
+from autolearn.api.routes import (
+    account,
+    dataset_imports,
+    datasets,
+    evaluations,
+    labelling,
+    models,
+    tasks,
+    users,
+)
 
 
 def create_app() -> FastAPI:
@@ -25,7 +34,16 @@ def create_app() -> FastAPI:
     metrics = HttpMetrics()
     app.middleware("http")(metrics.middleware)
     errors.install(app)
-    for module in (account, users, datasets, tasks, models, evaluations):
+    for module in (
+        account,
+        users,
+        datasets,
+        dataset_imports,
+        labelling,
+        tasks,
+        models,
+        evaluations,
+    ):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["service"], summary="Liveness and database reachability")

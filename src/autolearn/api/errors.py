@@ -16,7 +16,11 @@ from fastapi.responses import JSONResponse
 from autolearn.accounts.service import AccountError, AccountNotFoundError
 from autolearn.api.deps import AuthError
 from autolearn.api.routes.models import ImageError, ImageTooLargeError
+from autolearn.datasets.commit import DatasetPermissionError
+from autolearn.datasets.deletion import DatasetInUseError
 from autolearn.datasets.formats.base import DatasetError
+from autolearn.datasets.labelling import DraftNotFoundError, ImageNotFoundError
+from autolearn.datasets.report import DatasetImportError
 from autolearn.datasets.versions import DatasetNotFoundError
 from autolearn.registry import RegistryError
 from autolearn.storage import StorageError
@@ -29,6 +33,7 @@ from autolearn.tasks.service import (
 )
 from autolearn.tasks.spec import is_union_tag
 
+MAX_FIELDS = 100  # error rows of an import report listed as fields (the report has all)
 # (exception, HTTP status, code); the first match wins, so subclasses come first.
 _MAPPING: tuple[tuple[type[Exception], int, str], ...] = (
     (ModelNotFoundError, 404, "model_not_found"),
@@ -36,6 +41,10 @@ _MAPPING: tuple[tuple[type[Exception], int, str], ...] = (
     (TaskNotFoundError, 404, "task_not_found"),
     (TaskStateError, 409, "task_state_conflict"),
     (TaskError, 422, "invalid_task"),
+    (DraftNotFoundError, 404, "draft_not_found"),
+    (ImageNotFoundError, 404, "image_not_found"),
+    (DatasetPermissionError, 403, "dataset_not_writable"),
+    (DatasetInUseError, 409, "dataset_in_use"),
     (DatasetNotFoundError, 404, "dataset_not_found"),
     (DatasetError, 422, "invalid_dataset"),
     (RegistryError, 422, "unknown_name"),
@@ -77,6 +86,16 @@ def _service_handler(status: int, code: str) -> Any:
     return handler
 
 
+async def _import_refused(request: Request, exc: DatasetImportError) -> JSONResponse:
+    """A refused import: its error rows as ``fields`` (file → message) and the whole
+    report, so a client can show every finding as the CLI does."""
+    rows = exc.import_report.errors()[:MAX_FIELDS]
+    fields = [{"field": r["file"], "message": r["message"], "code": r["code"]} for r in rows]
+    body = error_body("import_refused", str(exc), fields)
+    body["error"]["report"] = exc.report
+    return JSONResponse(status_code=422, content=body)
+
+
 async def _auth(request: Request, exc: AuthError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return JSONResponse(
@@ -88,5 +107,6 @@ def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(AuthError, _auth)  # type: ignore[arg-type]
+    app.add_exception_handler(DatasetImportError, _import_refused)  # type: ignore[arg-type]
     for exc_type, status, code in _MAPPING:
         app.add_exception_handler(exc_type, _service_handler(status, code))

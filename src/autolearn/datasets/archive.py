@@ -121,8 +121,8 @@ def extract_zip(
     except (zipfile.BadZipFile, OSError) as exc:
         raise refuse(
             "zip_unreadable",
-            str(archive),
-            f"{archive} is not a readable zip archive ({exc}); re-create the archive",
+            archive.name,
+            f"{archive.name} is not a readable zip archive ({exc}); re-create the archive",
             report,
         ) from None
     root = dest.resolve()
@@ -210,8 +210,8 @@ def local_source(source: str | Path, report: ImportReport) -> Path:
         raise refuse(
             "source_missing",
             text,
-            f"cannot import from {text!r}: only local folders, .zip "
-            "files and file:// URIs are supported; download the data first",
+            f"cannot import from {text!r}: only local folders, .zip files, file:// "
+            "URIs and storage URIs (s3://) are supported; download the data first",
             report,
         )
     path = Path(os.path.abspath(Path(text).expanduser()))  # keep the user's name for links

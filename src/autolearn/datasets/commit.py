@@ -187,21 +187,31 @@ def _insert_version(
     return _info(version)
 
 
-def check_writable(ds: Dataset, actor: Principal | None) -> None:
-    """Only the owner (or an admin) adds versions; a shared dataset is the admins'."""
+class DatasetPermissionError(DatasetError):
+    """The caller may read the dataset (or learn that its name is taken) but not change it."""
+
+
+IMPORT_HINT = "import under another name"
+
+
+def check_writable(ds: Dataset, actor: Principal | None, hint: str = IMPORT_HINT) -> None:
+    """Only the owner (or an admin) adds versions; a shared dataset is the admins'.
+    ``hint`` says what the refused caller can do instead (it differs per action)."""
     if actor is None or actor.is_admin or ds.owner_id == actor.user_id:
         return
     if ds.owner_id is None:
-        raise DatasetError(f"dataset {ds.name!r} is shared read-only; import under another name")
-    raise DatasetError(f"the dataset name {ds.name!r} is taken; import under another name")
+        raise DatasetPermissionError(f"dataset {ds.name!r} is shared read-only; {hint}")
+    raise DatasetPermissionError(f"the dataset name {ds.name!r} is taken; {hint}")
 
 
-def ensure_writable(name: str, actor: Principal | None, engine: Engine | None = None) -> None:
+def ensure_writable(
+    name: str, actor: Principal | None, engine: Engine | None = None, hint: str = IMPORT_HINT
+) -> None:
     """Raise before any work when ``actor`` may not add versions to dataset ``name``."""
     with session_scope(engine) as s:
         ds = s.scalar(select(Dataset).where(Dataset.name == name))
         if ds is not None:
-            check_writable(ds, actor)
+            check_writable(ds, actor, hint)
 
 
 def _latest_info(name: str, engine: Engine | None) -> VersionInfo | None:
@@ -219,4 +229,11 @@ def dataset_scenario(name: str, engine: Engine | None = None) -> str | None:
         return s.scalar(select(Dataset.scenario).where(Dataset.name == name))
 
 
-__all__ = ["SCENARIOS", "check_writable", "commit_version", "dataset_scenario", "ensure_writable"]
+__all__ = [
+    "SCENARIOS",
+    "DatasetPermissionError",
+    "check_writable",
+    "commit_version",
+    "dataset_scenario",
+    "ensure_writable",
+]

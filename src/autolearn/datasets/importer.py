@@ -12,10 +12,10 @@ under either policy. Temporary folders (zip extraction) are always removed.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from pathlib import Path
+from contextlib import ExitStack, contextmanager
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from sqlalchemy import Engine
@@ -27,6 +27,7 @@ from autolearn.datasets.formats import detect_format, get_format, unwrap
 from autolearn.datasets.formats.base import DatasetError, RawItem, ReadResult
 from autolearn.datasets.formats.base import DatasetImportError as _LayoutError
 from autolearn.datasets.manifest import ManifestItem, blob_key, class_counts, compute_content_hash
+from autolearn.datasets.remote import fetched, is_remote
 from autolearn.datasets.report import DatasetImportError, ImportReport, refuse
 from autolearn.datasets.validate import Checked, validate
 from autolearn.datasets.versions import VersionInfo, _find_existing
@@ -45,29 +46,38 @@ def import_dataset(
     policy: Policy = "strict",
     scenario: str | None = None,
     actor: Principal | None = None,
+    source_name: str | None = None,
 ) -> VersionInfo:
     """Validate a folder or ``.zip`` and record it as a new version of dataset ``name``.
 
     Identical content (same images, labels, boxes, splits, groups) returns the existing
     version. Raises ``DatasetImportError`` (with ``.report``) when the import is refused.
+    ``source_name`` is how the report and the version name the source instead of its
+    path (an upload's temporary file means nothing to the person who sent it).
     """
-    report = ImportReport(policy=policy, source=str(source))
+    report = ImportReport(policy=policy, source=source_name or str(source))
     try:
         if policy not in ("strict", "lenient"):
             raise refuse(
                 "bad_policy", "", f"policy {policy!r} is not 'strict' or 'lenient'", report
             )
-        src = local_source(source, report)
-        report.source = str(src)
+        remote = is_remote(str(source))
+        src = None if remote else local_source(source, report)
+        report.source = source_name or str(src or source)
         if name is None:
-            name = sanitize_name(src.stem if src.is_file() else src.name)
+            name = sanitize_name(_stem(src or PurePosixPath(str(source).rstrip("/"))))
         check_name(name, report)
         try:
             ensure_writable(name, actor, engine)
         except DatasetError as exc:
             raise refuse("name_taken", "", str(exc), report) from None
         store = store or default_store()
-        with source_folder(src, report) as (folder, prefix):
+        with ExitStack() as stack:
+            if src is None:  # fetched only once the name is known to be usable
+                src = stack.enter_context(fetched(str(source), report))
+            folder, prefix = stack.enter_context(source_folder(src, report))
+            if remote and not prefix:
+                prefix = str(source).rstrip("/") + "/"
             return _import_folder(
                 folder, prefix, name, fmt, description, store, engine, scenario, report, actor
             )
@@ -75,10 +85,22 @@ def import_dataset(
         report.elapsed_s = time.perf_counter() - report.started
 
 
+def _stem(src: Path | PurePosixPath) -> str:
+    """The name a source suggests: a zip's stem, a folder's name."""
+    is_zip = src.suffix.lower() == ".zip" and (isinstance(src, PurePosixPath) or src.is_file())
+    return src.stem if is_zip else src.name
+
+
 @contextmanager
-def _adopt(report: ImportReport, code: str = "layout", where: str = "") -> Iterator[None]:
+def _adopt(
+    report: ImportReport,
+    code: str = "layout",
+    where: str = "",
+    shown: Callable[[str], str] = str,
+) -> Iterator[None]:
     """Re-raise refusals with this import's report: rows of another report are merged,
-    a plain ``DatasetImportError`` (a format's layout error) becomes a ``code`` row."""
+    a plain ``DatasetImportError`` (a format's layout error) becomes a ``code`` row whose
+    message names paths as ``shown`` does."""
     try:
         yield
     except DatasetImportError as exc:
@@ -87,7 +109,17 @@ def _adopt(report: ImportReport, code: str = "layout", where: str = "") -> Itera
         report.merge(exc.import_report)
         raise DatasetImportError(str(exc), report) from None
     except _LayoutError as exc:
-        raise refuse(code, where, str(exc), report) from None
+        raise refuse(code, shown(where), shown(str(exc)), report) from None
+
+
+def _in_archive(text: str, folder: Path, prefix: str) -> str:
+    """``text`` with paths inside a zip's temporary extraction ``folder`` named as the
+    archive's entries (``photos.zip:cats/``): the temporary folder is gone by the time
+    anyone reads the message, and was never theirs."""
+    if not prefix:
+        return text
+    text = text.replace(f"{folder}/", prefix).replace(str(folder), prefix.rstrip(":"))
+    return text.replace(f"{folder.name}/", prefix)
 
 
 def _import_folder(
@@ -106,11 +138,15 @@ def _import_folder(
 
     tick = time.perf_counter()
     root = unwrap(folder)
-    with _adopt(report, "unknown_format", str(root)):
+
+    def in_archive(text: str) -> str:
+        return _in_archive(text, folder, prefix)
+
+    with _adopt(report, "unknown_format", str(root), in_archive):
         fmt_name = detect_format(root) if fmt == "auto" else fmt
         dataset_format = get_format(fmt_name)
     report.format = dataset_format.name
-    with _adopt(report, "layout", str(root)):
+    with _adopt(report, "layout", str(root), in_archive):
         read = dataset_format.read(root)
     report.scenario = read.scenario
     report.num_found = len(read.items)

@@ -1,21 +1,34 @@
-"""Labelling API: browse a version's items, edit labels and boxes in a draft, and
-commit the draft as a new dataset version (the parent stays untouched).
+"""Labelling: browse a version's items, edit labels and boxes in a draft, and commit
+the draft as a new dataset version (the parent stays untouched).
 
 A draft is a list of edits on top of one version, kept as JSON in the object store
-(``datasets/<name>/drafts/<id>.json``): edits are cheap to add one request at a time
-(the console will send one per click) and nothing changes until ``commit``.
+(``datasets/<name>/drafts/<id>.json``, beside the manifests, so deleting a dataset
+takes its drafts along): edits are cheap to add one request at a time (the console
+will send one per click) and nothing changes until ``commit``.
+
+Who may do what: opening a draft writes nothing, but committing it writes a version,
+so only the dataset's owner or an admin may open one (a shared dataset is the
+admins'). A draft records who opened it, and only they or an admin can see, edit,
+commit or discard it: a draft id alone gives a member nothing.
 """
 
 from __future__ import annotations
 
+import re
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime, timezone
+from pathlib import PurePosixPath
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 
+from autolearn.accounts.principal import Principal, may_access
 from autolearn.datasets.formats.base import Box, DatasetError
+from autolearn.datasets.manifest import ManifestItem
+from autolearn.datasets.versions import DatasetNotFoundError, VersionInfo
 from autolearn.storage import ObjectStore, default_store
 
 Op = Literal["set_label", "clear_label", "add_box", "move_box", "delete_box", "add_class"]
@@ -51,50 +64,108 @@ class Edit(BaseModel):
 _EDITS = TypeAdapter(list[Edit])
 
 
+LABEL_HINT = "only its owner or an admin may label it; import a copy under your own name"
+SplitFilter = Literal["train", "val", "none"]
+_DRAFT_ID = re.compile(r"^[0-9a-f]{32}$")
+_DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # as archive.check_name
+
+
 class DraftNotFoundError(DatasetError, LookupError):
-    """No draft with that id."""
+    """No draft with that id on that dataset that the caller may see."""
+
+
+class ImageNotFoundError(DatasetNotFoundError):
+    """The version has no image with that sha256."""
 
 
 def _drafts(store: ObjectStore | None) -> ObjectStore:
     return store or default_store()
 
 
-def _draft_key(draft_id: str) -> str:
-    if not draft_id.isalnum():
-        raise DraftNotFoundError(f"draft id {draft_id!r} is not valid")
-    return f"drafts/{draft_id}.json"
+def _draft_key(dataset: str, draft_id: str) -> str:
+    if not _DRAFT_ID.match(draft_id):
+        raise DraftNotFoundError(
+            f"draft id {draft_id!r} is not valid: a draft id is the 32 hex digits returned "
+            "when the draft was opened"
+        )
+    if not _DATASET_NAME.match(dataset):
+        raise DraftNotFoundError(f"no dataset named {dataset!r} has drafts")
+    return f"datasets/{dataset}/drafts/{draft_id}.json"
 
 
-def open_draft(ref: str, store: ObjectStore | None = None) -> dict[str, Any]:
-    """Start editing version ``ref``; returns the draft (id, base version, edits)."""
-    from autolearn.datasets.service import resolve_version
+def open_draft(
+    ref: str, store: ObjectStore | None = None, actor: Principal | None = None
+) -> dict[str, Any]:
+    """Start editing version ``ref``; returns the draft (id, dataset, owner, base, edits)."""
+    from autolearn.datasets.commit import ensure_writable
+    from autolearn.datasets.versions import resolve_version
 
-    version = resolve_version(ref)
-    draft = {
+    version = resolve_version(ref, actor=actor)
+    ensure_writable(version.dataset, actor, hint=LABEL_HINT)
+    draft: dict[str, Any] = {
         "id": uuid.uuid4().hex,
+        "dataset": version.dataset,
+        "owner_id": actor.user_id if actor is not None else None,
         "version_id": version.id,
         "base": version.ref,
         "edits": [],
         "created_at": _now(),
         "committed": None,
     }
-    _drafts(store).put_json(_draft_key(str(draft["id"])), draft)
+    _drafts(store).put_json(_draft_key(version.dataset, str(draft["id"])), draft)
     return draft
 
 
-def get_draft(draft_id: str, store: ObjectStore | None = None) -> dict[str, Any]:
+def get_draft(
+    dataset: str, draft_id: str, store: ObjectStore | None = None, actor: Principal | None = None
+) -> dict[str, Any]:
+    """The draft ``draft_id`` of ``dataset``, if ``actor`` opened it (or is an admin)."""
     try:
-        draft: dict[str, Any] = _drafts(store).get_json(_draft_key(draft_id))
+        draft: dict[str, Any] = _drafts(store).get_json(_draft_key(dataset, draft_id))
     except FileNotFoundError:
-        raise DraftNotFoundError(f"draft {draft_id} does not exist") from None
+        draft = {}
+    if not draft or not may_access(actor, draft.get("owner_id")):
+        raise DraftNotFoundError(
+            f"dataset {dataset!r} has no draft {draft_id} of yours (a draft is seen only by "
+            "whoever opened it, and by admins); open one on a version"
+        )
     return draft
+
+
+def list_drafts(
+    dataset: str, store: ObjectStore | None = None, actor: Principal | None = None
+) -> list[dict[str, Any]]:
+    """The drafts on ``dataset`` that ``actor`` may see, oldest first (edits counted)."""
+    from autolearn.datasets.versions import resolve_version
+
+    resolve_version(dataset, actor=actor)  # a dataset actor may not read does not exist
+    drafts = _drafts(store)
+    found = []
+    for key in drafts.list(f"datasets/{dataset}/drafts/"):
+        draft = drafts.get_json(key)
+        if may_access(actor, draft.get("owner_id")):
+            found.append({k: v for k, v in draft.items() if k != "edits"})
+            found[-1]["num_edits"] = len(draft["edits"])
+    return sorted(found, key=lambda d: str(d["created_at"]))
+
+
+def discard_draft(
+    dataset: str, draft_id: str, store: ObjectStore | None = None, actor: Principal | None = None
+) -> None:
+    """Forget a draft and its edits (a committed draft's version stays)."""
+    get_draft(dataset, draft_id, store, actor)
+    _drafts(store).delete(_draft_key(dataset, draft_id))
 
 
 def add_edits(
-    draft_id: str, edits: list[dict[str, Any]], store: ObjectStore | None = None
+    dataset: str,
+    draft_id: str,
+    edits: list[dict[str, Any]],
+    store: ObjectStore | None = None,
+    actor: Principal | None = None,
 ) -> dict[str, Any]:
     """Validate ``edits`` against the draft's current state, then append them."""
-    draft = get_draft(draft_id, store)
+    draft = get_draft(dataset, draft_id, store, actor)
     if draft["committed"]:
         raise DatasetError(
             f"draft {draft_id} was committed as {draft['committed']}; open a new one"
@@ -110,39 +181,97 @@ def add_edits(
     for edit in parsed:
         _apply(state, edit)  # raises on an edit that does not fit: nothing is saved
     draft["edits"] += [e.model_dump(exclude_none=True) for e in parsed]
-    _drafts(store).put_json(_draft_key(draft_id), draft)
+    _drafts(store).put_json(_draft_key(dataset, draft_id), draft)
     return draft
 
 
 def list_items(
-    draft_or_ref: str,
+    ref: str,
     labelled: bool | None = None,
     offset: int = 0,
     limit: int = 100,
     store: ObjectStore | None = None,
+    *,
+    split: SplitFilter | None = None,
+    cls: str | None = None,
+    actor: Principal | None = None,
 ) -> dict[str, Any]:
-    """Items of a version (or of a draft, edits applied), optionally only the (un)labelled."""
-    state = (
-        _state(get_draft(draft_or_ref, store))
-        if _is_draft(draft_or_ref, store)
-        else _version_state(draft_or_ref)
+    """A page of version ``ref``'s items, optionally only the (un)labelled, one split
+    (``none``: items without a fixed split) or the items showing class ``cls``."""
+    state = _version_state(ref, actor)
+    return {"version": state["ref"], **_page(state, labelled, offset, limit, split, cls)}
+
+
+def list_draft_items(
+    dataset: str,
+    draft_id: str,
+    labelled: bool | None = None,
+    offset: int = 0,
+    limit: int = 100,
+    store: ObjectStore | None = None,
+    *,
+    split: SplitFilter | None = None,
+    cls: str | None = None,
+    actor: Principal | None = None,
+) -> dict[str, Any]:
+    """Like :func:`list_items`, for a draft: its base version with the edits applied."""
+    draft = get_draft(dataset, draft_id, store, actor)
+    state = _state(draft)
+    return {"version": draft["base"], **_page(state, labelled, offset, limit, split, cls)}
+
+
+def find_image(
+    ref: str, sha256: str, actor: Principal | None = None
+) -> tuple[ObjectStore, ManifestItem]:
+    """The store holding version ``ref``'s image ``sha256`` and its manifest item."""
+    from autolearn.datasets.versions import resolve_version
+
+    version = resolve_version(ref, actor=actor)
+    store, items = _image_index(version)
+    if sha256 in items:
+        return store, items[sha256]
+    raise ImageNotFoundError(
+        f"{version.ref} has no image with sha256 {sha256}; list its images for the ones it has"
     )
-    rows = [_row(item) for item in state["items"].values()]
-    if labelled is not None:
-        rows = [r for r in rows if r["labelled"] == labelled]
-    return {
-        "total": len(rows),
-        "classes": state["classes"],
-        "scenario": state["scenario"],
-        "items": rows[offset : offset + limit],
-    }
 
 
-def commit(draft_id: str, message: str = "", store: ObjectStore | None = None) -> Any:
+_INDEX: OrderedDict[str, tuple[ObjectStore, dict[str, ManifestItem]]] = OrderedDict()
+_INDEX_SIZE = 8
+_INDEX_LOCK = threading.Lock()
+
+
+def _image_index(version: VersionInfo) -> tuple[ObjectStore, dict[str, ManifestItem]]:
+    """sha256 → item of ``version``, kept for the last few versions asked about: a
+    manifest never changes (its key is its content hash), and a page of thumbnails asks
+    for the same one a hundred times."""
+    from autolearn.datasets.versions import load_manifest
+
+    key = version.manifest_uri
+    with _INDEX_LOCK:
+        if key in _INDEX:
+            _INDEX.move_to_end(key)
+            return _INDEX[key]
+    manifest = load_manifest(version)
+    found = (manifest.store, {item.sha256: item for item in manifest.items})
+    with _INDEX_LOCK:
+        _INDEX[key] = found
+        while len(_INDEX) > _INDEX_SIZE:
+            _INDEX.popitem(last=False)
+    return found
+
+
+def commit(
+    dataset: str,
+    draft_id: str,
+    message: str = "",
+    store: ObjectStore | None = None,
+    actor: Principal | None = None,
+) -> VersionInfo:
     """Write the edited items as a new version whose parent is the draft's base."""
-    from autolearn.datasets.service import commit_version, resolve_version
+    from autolearn.datasets.commit import commit_version
+    from autolearn.datasets.versions import resolve_version
 
-    draft = get_draft(draft_id, store)
+    draft = get_draft(dataset, draft_id, store, actor)
     if draft["committed"]:
         raise DatasetError(f"draft {draft_id} was already committed as {draft['committed']}")
     if not draft["edits"]:
@@ -157,22 +286,48 @@ def commit(draft_id: str, message: str = "", store: ObjectStore | None = None) -
         parent=base,
         source=f"labelling draft {draft_id}: {message or 'edits'}",
         report={"labelling": {"draft": draft_id, "edits": len(draft["edits"]), "message": message}},
+        actor=actor,
     )
     draft["committed"] = version.ref
-    _drafts(store).put_json(_draft_key(draft_id), draft)
+    _drafts(store).put_json(_draft_key(dataset, draft_id), draft)
     return version
 
 
-def _is_draft(key: str, store: ObjectStore | None) -> bool:
-    return key.isalnum() and len(key) == 32 and _drafts(store).exists(_draft_key(key))
+def _page(
+    state: dict[str, Any],
+    labelled: bool | None,
+    offset: int,
+    limit: int,
+    split: SplitFilter | None,
+    cls: str | None,
+) -> dict[str, Any]:
+    """Filter and page the items of ``state`` (an unknown class is an error, not a
+    silently empty page: it is more likely a typo)."""
+    if cls is not None and cls not in state["classes"]:
+        raise DatasetError(f"unknown class {cls!r}; the classes are: {', '.join(state['classes'])}")
+    items: list[ManifestItem] = list(state["items"].values())
+    if split is not None:
+        items = [i for i in items if i.split == (None if split == "none" else split)]
+    if cls is not None:
+        items = [i for i in items if cls in i.classes]
+    rows = [_row(item) for item in items]
+    if labelled is not None:
+        rows = [r for r in rows if r["labelled"] == labelled]
+    return {
+        "total": len(rows),
+        "classes": state["classes"],
+        "scenario": state["scenario"],
+        "items": rows[offset : offset + limit],
+    }
 
 
-def _version_state(ref: str) -> dict[str, Any]:
-    from autolearn.datasets.service import load_manifest, resolve_version
+def _version_state(ref: str, actor: Principal | None = None) -> dict[str, Any]:
+    from autolearn.datasets.versions import load_manifest, resolve_version
 
-    version = resolve_version(ref)
+    version = resolve_version(ref, actor=actor)
     manifest = load_manifest(version)
     return {
+        "ref": version.ref,
         "items": {i.sha256: i for i in manifest.items},
         "classes": list(manifest.classes),
         "scenario": manifest.scenario,
@@ -241,7 +396,9 @@ def _row(item: Any) -> dict[str, Any]:
     boxes = [{"label": b.label, "bbox": [b.x1, b.y1, b.x2, b.y2]} for b in item.boxes or ()]
     labelled = item.label is not None if item.boxes is None else True
     return {
-        "item": item.sha256,
+        "sha256": item.sha256,
+        "item": item.sha256,  # what an edit names
+        "file_name": PurePosixPath(item.source_path).name if item.source_path else "",
         "blob": item.blob,
         "split": item.split,
         "label": item.label,

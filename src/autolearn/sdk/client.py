@@ -8,7 +8,9 @@ The transport is an ``httpx.Client``: pass your own (timeouts, proxies, or Starl
 from __future__ import annotations
 
 import json
+import tempfile
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +25,18 @@ RECONNECT_S = 1.0  # wait before following a task's progress again after the ser
 class ApiError(Exception):
     """An error answer from the server, as ``{"error": {"code", "message", "fields"}}``."""
 
-    def __init__(self, status: int, code: str, message: str, fields: list[dict] | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: list[dict] | None = None,
+        body: dict[str, Any] | None = None,
+    ):
         super().__init__(f"{status} {code}: {message}")
         self.status, self.code, self.message = status, code, message
         self.fields = fields or []
+        self.body = body or {}  # the whole error object, e.g. an import's "report"
 
 
 class Client:
@@ -52,10 +62,11 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The response if it succeeded; otherwise its JSON error raised as ``ApiError``."""
         response = self.http.request(method, path, **kwargs)
         if response.is_success:
-            return response.json()
+            return response
         try:
             error = response.json()["error"]
         except (ValueError, KeyError, TypeError):
@@ -65,7 +76,13 @@ class Client:
             error.get("code", "error"),
             error.get("message", ""),
             error.get("fields"),
+            error,
         )
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The JSON body of a successful call (None for an empty one, e.g. a 204)."""
+        response = self._send(method, path, **kwargs)
+        return response.json() if response.content else None
 
     # -- service ------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -222,6 +239,153 @@ class Client:
     def get_version(self, name: str, version: str | int) -> dict[str, Any]:
         """``version``: 3, "v3" or "@<hash prefix>"."""
         return dict(self._call("GET", f"/api/v1/datasets/{name}/versions/{version}"))
+
+    def upload_dataset(
+        self,
+        name: str,
+        source: str | Path | bytes,
+        *,
+        fmt: str = "auto",
+        policy: str = "strict",
+        description: str = "",
+        scenario: str | None = None,
+    ) -> dict[str, Any]:
+        """Upload a .zip (its path or its bytes) or a folder (zipped first, in a temporary
+        file) as the next version of ``name``. A refused import raises ``ApiError`` with
+        code ``import_refused``; ``err.body["report"]`` holds every finding."""
+        params: dict[str, Any] = {"format": fmt, "policy": policy, "description": description}
+        if scenario:
+            params["scenario"] = scenario
+        if isinstance(source, bytes):
+            return self._upload(name, source, params)
+        path = Path(source)
+        params["filename"] = path.name if path.is_file() else f"{path.name}.zip"
+        if path.is_file():
+            with path.open("rb") as fh:  # streamed, with its Content-Length
+                return self._upload(name, fh, params)
+        if not path.is_dir():
+            raise FileNotFoundError(f"{path} is neither a .zip file nor a folder")
+        with tempfile.TemporaryDirectory(prefix="autolearn-upload-") as tmp:
+            archive = Path(tmp) / params["filename"]
+            _zip_folder(path, archive)
+            with archive.open("rb") as fh:
+                return self._upload(name, fh, params)
+
+    def _upload(self, name: str, body: Any, params: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Content-Type": "application/zip"}
+        path = f"/api/v1/datasets/{name}/upload"
+        return dict(self._call("POST", path, content=body, params=params, headers=headers))
+
+    def import_dataset(
+        self,
+        name: str,
+        source: str,
+        *,
+        fmt: str = "auto",
+        policy: str = "strict",
+        description: str = "",
+        scenario: str | None = None,
+        shared: bool = False,
+    ) -> dict[str, Any]:
+        """(Admins) import a folder or .zip that is on the server; ``shared``: every user
+        may read the dataset."""
+        body = {
+            "source": source,
+            "format": fmt,
+            "policy": policy,
+            "description": description,
+            "scenario": scenario,
+            "shared": shared,
+        }
+        return dict(self._call("POST", f"/api/v1/datasets/{name}/import", json=body))
+
+    def delete_dataset(self, name: str) -> dict[str, Any]:
+        """Refused (``dataset_in_use``) while a task uses one of its versions."""
+        return dict(self._call("DELETE", f"/api/v1/datasets/{name}"))
+
+    def dataset_images(
+        self,
+        name: str,
+        version: str | int,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        split: str | None = None,
+        cls: str | None = None,
+        labelled: bool | None = None,
+    ) -> dict[str, Any]:
+        """A page of a version's images: ``{"total", "items": [...], ...}``; each item has
+        its sha256, file name, size, split, label or boxes and ``url``."""
+        params = _page_params(limit, offset, split, cls, labelled)
+        path = f"/api/v1/datasets/{name}/versions/{version}/images"
+        return dict(self._call("GET", path, params=params))
+
+    def image_bytes(self, name: str, version: str | int, sha256: str) -> bytes:
+        """One image's file, as it was imported."""
+        path = f"/api/v1/datasets/{name}/versions/{version}/images/{sha256}"
+        return self._send("GET", path).content
+
+    # -- labelling ----------------------------------------------------------------------
+    def open_draft(self, name: str, version: str | int) -> dict[str, Any]:
+        """A labelling draft on a version (owner or admin); nothing changes until commit."""
+        return dict(self._call("POST", f"/api/v1/datasets/{name}/versions/{version}/drafts"))
+
+    def list_drafts(self, name: str) -> list[dict[str, Any]]:
+        return list(self._call("GET", f"/api/v1/datasets/{name}/drafts"))
+
+    def get_draft(self, name: str, draft_id: str) -> dict[str, Any]:
+        return dict(self._call("GET", f"/api/v1/datasets/{name}/drafts/{draft_id}"))
+
+    def draft_images(
+        self,
+        name: str,
+        draft_id: str,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        split: str | None = None,
+        cls: str | None = None,
+        labelled: bool | None = None,
+    ) -> dict[str, Any]:
+        """Like ``dataset_images``, with the draft's edits applied."""
+        params = _page_params(limit, offset, split, cls, labelled)
+        path = f"/api/v1/datasets/{name}/drafts/{draft_id}/images"
+        return dict(self._call("GET", path, params=params))
+
+    def add_edits(
+        self, name: str, draft_id: str, edits: dict[str, Any] | list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """One edit or several, e.g. ``{"op": "set_label", "item": sha256, "label": "cat"}``;
+        all are kept or none."""
+        body = {"edits": [edits] if isinstance(edits, dict) else list(edits)}
+        path = f"/api/v1/datasets/{name}/drafts/{draft_id}/edits"
+        return dict(self._call("POST", path, json=body))
+
+    def commit_draft(self, name: str, draft_id: str, message: str = "") -> dict[str, Any]:
+        """The draft as the dataset's next version (returned)."""
+        path = f"/api/v1/datasets/{name}/drafts/{draft_id}/commit"
+        return dict(self._call("POST", path, json={"message": message}))
+
+    def discard_draft(self, name: str, draft_id: str) -> None:
+        self._call("DELETE", f"/api/v1/datasets/{name}/drafts/{draft_id}")
+
+
+def _page_params(
+    limit: int, offset: int, split: str | None, cls: str | None, labelled: bool | None
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    for key, value in (("split", split), ("class", cls), ("labelled", labelled)):
+        if value is not None:
+            params[key] = value
+    return params
+
+
+def _zip_folder(folder: Path, archive: Path) -> None:
+    """Zip the files under ``folder`` (stored: images are compressed already)."""
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file() and not file.is_symlink():
+                zf.write(file, file.relative_to(folder).as_posix())
 
 
 # -- tasks, models and evaluations: streamed answers ------------------------------------
