@@ -30,6 +30,7 @@ from ray_server import RayHead
 pytestmark = [pytest.mark.ray, pytest.mark.postgres, pytest.mark.s3, pytest.mark.slow]
 
 TERMINAL = {"SUCCEED", "FAILED", "STOPPED", "SUBMIT_FAILED"}
+LONG = 1000  # epochs (the most a form allows): a task that only a stop or a kill ends
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -179,7 +180,7 @@ def test_a_restarted_supervisor_adopts_the_ray_worker_and_stops_it(
     name and its SIGTERM reaches the worker through the actor."""
     from autolearn.scheduler.executors.ray import RayHandle
 
-    task_id = create_task(parse_spec(tiny_spec(hyperparams={"epochs": 60})))["id"]
+    task_id = create_task(parse_spec(tiny_spec(hyperparams={"epochs": LONG})))["id"]
     with running(supervisor(cleanup)):
         wait_until(lambda: task_events(task_id, kind="epoch"), 180, "a first epoch")
     assert get_task(task_id)["status"] == "RUNNING"  # its supervisor is gone, it is not
@@ -191,7 +192,7 @@ def test_a_restarted_supervisor_adopts_the_ray_worker_and_stops_it(
         task = wait_until(lambda: ended(task_id), 120, "the worker to stop")
 
     assert task["status"] == "STOPPED" and task["stop_reason"] == "user_stop", task["message"]
-    assert task["metrics"]["best_epoch"] >= 1 and task["epoch"] < 60
+    assert task["metrics"]["best_epoch"] >= 1 and task["epoch"] < LONG
     assert any("SIGTERM" in line["message"] for line in task_logs(task_id))
 
 
@@ -203,7 +204,7 @@ def test_kill_through_ray_fails_the_task_with_the_way_to_resume(
 ) -> None:
     from autolearn.settings import get_settings
 
-    task_id = create_task(parse_spec(tiny_spec(hyperparams={"epochs": 60})))["id"]
+    task_id = create_task(parse_spec(tiny_spec(hyperparams={"epochs": LONG})))["id"]
     with running(supervisor(cleanup)) as sup:
         wait_until(lambda: task_events(task_id, kind="epoch"), 180, "a first epoch")
         sup.handles[task_id].kill()
