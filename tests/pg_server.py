@@ -240,7 +240,8 @@ def _age_s(path: Path) -> float:
 def reap_stale_servers() -> None:
     """Remove the folders of earlier runs whose server is gone (a test process that was
     SIGKILLed cannot clean up; its server shut down with it)."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*"):
+    folders = {*Path(tempfile.gettempdir()).glob(f"{_PREFIX}*"), *Path("/tmp").glob(f"{_PREFIX}*")}
+    for folder in folders:
         try:
             pid = int(json.loads((folder / "server.json").read_text())["pid"])
         except (OSError, ValueError, KeyError, TypeError):
@@ -305,7 +306,8 @@ def _initdb(bindir: Path, workdir: Path, password: str, account: _Account) -> Pa
 
 
 def _start_once(bindir: Path, account: _Account, timeout: float) -> PgServer:
-    workdir = Path(tempfile.mkdtemp(prefix=_PREFIX))
+    # As another user the server must reach its folder: /tmp, not a private $TMPDIR.
+    workdir = Path(tempfile.mkdtemp(prefix=_PREFIX, dir="/tmp" if account.uid else None))
     password = secrets.token_hex(16)
     try:
         data = _initdb(bindir, workdir, password, account)
