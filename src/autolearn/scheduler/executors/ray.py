@@ -82,7 +82,8 @@ class WorkerProcess:
             stdin=subprocess.DEVNULL,
             env=child_env,
         )
-        threading.Thread(target=self._pump, name="worker-output", daemon=True).start()
+        self.pump = threading.Thread(target=self._pump, name="worker-output", daemon=True)
+        self.pump.start()
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None
@@ -105,6 +106,8 @@ class WorkerProcess:
         self.proc.send_signal(sig)  # a no-op once the process has been waited for
 
     def log_tail(self, lines: int) -> list[str]:
+        if self.proc.poll() is not None:
+            self.pump.join(timeout=2)  # the last lines may still be in the pipe
         return [ln for ln in list(self.tail)[-lines:] if ln.strip()]
 
 
