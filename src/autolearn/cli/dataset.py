@@ -8,7 +8,7 @@ from typing import Any, Literal, cast
 import typer
 from rich.markup import escape
 
-from autolearn.cli.output import console, err_console, print_json, run, table
+from autolearn.cli.output import console, err_console, friendly_errors, print_json, run, table
 
 app = typer.Typer(no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
@@ -31,19 +31,24 @@ def import_(
     json_out: bool = JSON,
 ) -> None:
     """Validate and store a dataset as a new immutable version."""
+    from autolearn.cli.backend import current
     from autolearn.datasets.formats.base import DatasetImportError
-    from autolearn.datasets.service import ensure_sample, import_dataset
+    from autolearn.datasets.service import ensure_sample
+    from autolearn.sdk.client import ApiError
 
     if (path is None) == (sample is None):
         raise typer.BadParameter("give a PATH or --sample NAME (one of them)")
     if policy not in ("strict", "lenient"):
         raise typer.BadParameter("--policy is strict or lenient")
     try:
+        backend = current()
         if sample:
-            info = run(lambda: ensure_sample(sample))
+            if backend.remote:
+                raise typer.BadParameter("samples are built on the server by tasks that use them")
+            data = run(lambda: ensure_sample(sample)).to_dict()
         else:
             assert path is not None
-            info = import_dataset(
+            data = backend.import_dataset(
                 path,
                 name=name,
                 fmt=fmt,
@@ -51,16 +56,19 @@ def import_(
                 policy=cast(Literal["strict", "lenient"], policy),
                 scenario=task,
             )
-    except DatasetImportError as exc:
-        report = getattr(exc, "report", None)
+    except (DatasetImportError, ApiError) as exc:
+        if isinstance(exc, ApiError) and exc.code != "import_refused":
+            with friendly_errors():  # any other server error: printed as usual
+                raise exc
+        report = getattr(exc, "report", None) or getattr(exc, "body", {}).get("report")
+        message = getattr(exc, "message", None) or str(exc)
         if json_out:
-            print_json({"error": str(exc), "report": report})
+            print_json({"error": message, "report": report})
         else:
             if report:
                 print_problems(report)
-            err_console.print(f"[bold red]import refused:[/] {escape(str(exc))}")
+            err_console.print(f"[bold red]import refused:[/] {escape(message)}")
         raise typer.Exit(2) from None
-    data = info.to_dict()
     if json_out:
         print_json(data)
         return
@@ -114,9 +122,9 @@ def print_problems(report: dict[str, Any], brief: bool = False) -> None:
 @app.command("list")
 def list_(json_out: bool = JSON) -> None:
     """Datasets with their latest version."""
-    from autolearn.datasets.service import list_datasets
+    from autolearn.cli.backend import current
 
-    items = run(list_datasets)
+    items = run(current().list_datasets)
     if json_out:
         print_json(items)
         return
@@ -142,9 +150,9 @@ def show(
     json_out: bool = JSON,
 ) -> None:
     """One dataset version: stats, class table, validation report, lineage."""
-    from autolearn.datasets.service import resolve_version
+    from autolearn.cli.backend import current
 
-    data = run(lambda: resolve_version(ref)).to_dict()
+    data = run(lambda: current().show_version(ref))
     if json_out:
         print_json(data)
         return

@@ -14,6 +14,23 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
+
+
+@app.callback()
+def main(
+    server: str | None = typer.Option(
+        None, "--server", help="Act through this server's API (env AUTOLEARN_SERVER)."
+    ),
+    token: str | None = typer.Option(
+        None, "--token", help="API token for --server (env AUTOLEARN_TOKEN)."
+    ),
+) -> None:
+    """Embedded by default: this machine's database, store and queue."""
+    from autolearn.cli.backend import configure
+
+    configure(server, token)
+
+
 app.add_typer(task.app, name="task", help="Create, watch, stop and resume training tasks.")
 app.add_typer(dataset.app, name="dataset", help="Import and inspect dataset versions.")
 app.add_typer(admin.app, name="admin", help="Users and API tokens (on the server machine).")

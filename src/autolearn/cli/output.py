@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -23,12 +24,23 @@ def print_json(obj: Any) -> None:
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions whose message is meant for the user (no traceback)."""
+    import httpx
+
     from autolearn.datasets.formats.base import DatasetError
     from autolearn.registry import RegistryError
+    from autolearn.sdk.client import ApiError
     from autolearn.storage import StorageError
     from autolearn.tasks.service import TaskError
 
-    return (TaskError, DatasetError, RegistryError, StorageError, FileNotFoundError)
+    return (
+        TaskError,
+        DatasetError,
+        RegistryError,
+        StorageError,
+        FileNotFoundError,
+        ApiError,
+        httpx.TransportError,
+    )
 
 
 @contextmanager
@@ -37,7 +49,10 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except user_errors() as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        message = getattr(exc, "message", None) or str(exc)  # ApiError: the server's words
+        if type(exc).__module__.startswith("httpx"):
+            message = f"cannot reach the server ({exc}); check --server or AUTOLEARN_SERVER"
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
         raise typer.Exit(2) from None
 
 

@@ -152,9 +152,10 @@ def _epoch_line(event: dict[str, Any], metric: str) -> str:
 
 def wait_for(task_id: int, quiet: bool = False) -> dict[str, Any]:
     """Follow a task with a live progress bar until it reaches a final status."""
-    from autolearn.tasks.results import read_report
-    from autolearn.tasks.service import get_task, task_events
+    from autolearn.cli.backend import current
     from autolearn.tasks.states import TERMINAL, Status
+
+    backend = current()
 
     columns = (
         TextColumn("{task.description}"),
@@ -168,9 +169,9 @@ def wait_for(task_id: int, quiet: bool = False) -> dict[str, Any]:
     with Progress(*columns, console=console, disable=quiet, transient=False) as bar:
         bar_id = bar.add_task("queued", total=None, eta="-", metric="")
         while True:
-            task = get_task(task_id)
+            task = backend.get_task(task_id)
             metric = metric_of(task)
-            for event in task_events(task_id, after_id=last_event, kind="epoch"):
+            for event in backend.task_events(task_id, last_event, "epoch"):
                 last_event = event["id"]
                 val = event["data"].get("val", {})
                 shown = f"val {metric} {val.get(metric, 0):.4f}"
@@ -187,7 +188,7 @@ def wait_for(task_id: int, quiet: bool = False) -> dict[str, Any]:
             if Status(task["status"]) in TERMINAL:
                 break
             time.sleep(POLL_S)
-    task["report"] = read_report(task)
+    task = backend.show_task(task_id)
     if not quiet:
         print_task(task)
     return task

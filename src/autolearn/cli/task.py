@@ -126,7 +126,8 @@ def create(
     json_out: bool = JSON,
 ) -> None:
     """Fill in the training-task form (file and/or flags) and queue the task."""
-    from autolearn.tasks.service import create_task, parse_spec
+    from autolearn.cli.backend import current
+    from autolearn.tasks.service import parse_spec
 
     data = build_spec_dict(
         file,
@@ -156,10 +157,11 @@ def create(
         charge_type=charge_type,
     )
     spec = run(lambda: parse_spec(data, str(file) if file else "task options"))
-    task = run(lambda: create_task(spec))
+    backend = current()
+    task = run(lambda: backend.create_task(spec))
     if not json_out:
         print_task(task, brief=True)
-    if start_worker:
+    if start_worker and not backend.remote:  # a server runs its own queue
         _ensure_worker(task["region"])
     if wait:
         task = wait_for(task["id"], quiet=json_out)
@@ -186,9 +188,9 @@ def list_(
     json_out: bool = JSON,
 ) -> None:
     """Tasks, newest first."""
-    from autolearn.tasks.service import list_tasks
+    from autolearn.cli.backend import current
 
-    tasks = run(lambda: list_tasks(status, limit))
+    tasks = run(lambda: current().list_tasks(status, limit))
     if json_out:
         print_json(tasks)
         return
@@ -225,11 +227,9 @@ def _acc(task: dict[str, Any]) -> str:
 @app.command("show")
 def show(task_id: int = typer.Argument(..., help="Task ID."), json_out: bool = JSON) -> None:
     """Status, stop reason, metrics, advice and the evaluation report."""
-    from autolearn.tasks.results import read_report
-    from autolearn.tasks.service import get_task
+    from autolearn.cli.backend import current
 
-    task = run(lambda: get_task(task_id))
-    task["report"] = read_report(task)
+    task = run(lambda: current().show_task(task_id))
     if json_out:
         print_json(task)
         return
@@ -239,9 +239,9 @@ def show(task_id: int = typer.Argument(..., help="Task ID."), json_out: bool = J
 @app.command("stop")
 def stop(task_id: int = typer.Argument(..., help="Task ID."), json_out: bool = JSON) -> None:
     """Stop a task; a running one keeps its best model so far."""
-    from autolearn.tasks.service import stop_task
+    from autolearn.cli.backend import current
 
-    task = run(lambda: stop_task(task_id))
+    task = run(lambda: current().stop_task(task_id))
     if json_out:
         print_json(task)
         return
@@ -256,10 +256,11 @@ def resume(
     json_out: bool = JSON,
 ) -> None:
     """Continue a stopped or failed task from its last checkpoint."""
-    from autolearn.tasks.service import resume_task
+    from autolearn.cli.backend import current
 
-    task = run(lambda: resume_task(task_id))
-    if start_worker:
+    backend = current()
+    task = run(lambda: backend.resume_task(task_id))
+    if start_worker and not backend.remote:
         _ensure_worker(task["region"])
     if wait:
         task = wait_for(task_id, quiet=json_out)
@@ -281,12 +282,13 @@ def logs(
 
     from rich.markup import escape
 
-    from autolearn.tasks.service import get_task, task_logs
+    from autolearn.cli.backend import current
     from autolearn.tasks.states import TERMINAL, Status
 
+    backend = current()
     last = 0
     while True:
-        lines = run(partial(task_logs, task_id, after_id=last))
+        lines = run(partial(backend.task_logs, task_id, last))
         for line in lines:
             if json_out:
                 print_json(line)
@@ -296,6 +298,6 @@ def logs(
                     highlight=False,
                 )
             last = line["id"]
-        if not follow or Status(get_task(task_id)["status"]) in TERMINAL:
+        if not follow or Status(run(lambda: backend.get_task(task_id))["status"]) in TERMINAL:
             return
         time.sleep(1.0)

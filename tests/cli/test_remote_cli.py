@@ -1,0 +1,108 @@
+"""``autolearn --server URL --token T …``: the same commands through a real HTTP server
+(uvicorn in a thread) print what the embedded mode prints."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from autolearn.api.app import create_app
+from autolearn.cli.main import app
+from autolearn.datasets.service import import_dataset
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def live_server(autolearn_home: Path) -> Iterator[tuple[str, str]]:
+    """(url, admin token) of an API server on a free port (no queue: tasks stay QUEUED)."""
+    from autolearn.accounts.service import create_token, create_user
+
+    token = create_token(create_user("root", "admin")["id"])["token"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(), port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the test server did not start"
+    yield f"http://127.0.0.1:{port}", token
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _cli(*args: str, remote: tuple[str, str] | None = None) -> Any:
+    prefix = ["--server", remote[0], "--token", remote[1]] if remote else []
+    return runner.invoke(app, [*prefix, *args])
+
+
+def test_task_and_dataset_commands_print_the_same_through_the_server(
+    live_server: tuple[str, str],
+    autolearn_home: Path,
+    make_learnable_folder: Callable[..., Path],
+) -> None:
+    import_dataset(make_learnable_folder(autolearn_home / "colours", {"a": 8, "b": 8}), "colours")
+    create = ["task", "create", "--dataset", "colours", "--pretrained", "test_tiny", "--json"]
+    local = _cli(*create, "--no-start-worker")
+    remote = _cli(*create, remote=live_server)
+    assert local.exit_code == 0 and remote.exit_code == 0, remote.output
+    a, b = json.loads(local.output), json.loads(remote.output)
+    assert b["id"] == a["id"] + 1 and b["plan"] == a["plan"] and b["status"] == "QUEUED"
+    for args in (
+        ["task", "list", "--json"],
+        ["task", "list"],
+        ["task", "show", str(a["id"])],
+        ["task", "logs", str(a["id"])],
+        ["dataset", "list"],
+        ["dataset", "show", "colours:v1"],
+        ["dataset", "show", "colours", "--json"],
+    ):
+        here, there = _cli(*args), _cli(*args, remote=live_server)
+        assert here.exit_code == there.exit_code == 0, (args, there.output)
+        assert here.output == there.output, args
+    stopped = _cli("task", "stop", str(b["id"]), remote=live_server)
+    assert stopped.exit_code == 0 and "STOPPED" in stopped.output
+
+
+def test_remote_errors_are_the_servers_words(
+    live_server: tuple[str, str], autolearn_home: Path
+) -> None:
+    missing = _cli("task", "show", "99", remote=live_server)
+    assert missing.exit_code == 2 and "task 99 does not exist" in missing.output
+    wrong = _cli("task", "list", remote=(live_server[0], "al_wrong"))
+    assert wrong.exit_code == 2 and "unknown, revoked or expired" in wrong.output
+    down = _cli("task", "list", remote=("http://127.0.0.1:9", live_server[1]))
+    assert down.exit_code == 2 and "cannot reach the server" in down.output
+
+
+def test_dataset_import_uploads_a_folder_and_reports_refusals_like_the_embedded_mode(
+    live_server: tuple[str, str],
+    autolearn_home: Path,
+    make_learnable_folder: Callable[..., Path],
+) -> None:
+    folder = make_learnable_folder(autolearn_home / "pets", {"cat": 6, "dog": 6})
+    remote = _cli("dataset", "import", str(folder), "--json", remote=live_server)
+    assert remote.exit_code == 0, remote.output
+    made = json.loads(remote.output)
+    assert made["ref"] == "pets:v1" and made["num_images"] == 12
+    assert (
+        _cli("dataset", "show", "pets:v1", "--json").output
+        == _cli("dataset", "show", "pets:v1", "--json", remote=live_server).output
+    )
+    (folder / "cat" / "0.png").write_bytes(b"not an image")
+    here = _cli("dataset", "import", str(folder), "--name", "pets2")
+    there = _cli("dataset", "import", str(folder), "--name", "pets3", remote=live_server)
+    assert here.exit_code == there.exit_code == 2
+    assert "import refused" in there.output and "0.png" in there.output
