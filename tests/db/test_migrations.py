@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -19,11 +20,20 @@ def _schema_diff(engine: sa.Engine) -> list[object]:
         return list(compare_metadata(MigrationContext.configure(conn), Base.metadata))
 
 
-def test_a_new_database_matches_the_models(tmp_path: Path) -> None:
-    engine = get_engine(f"sqlite:///{tmp_path / 'new.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a new SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def test_a_new_database_matches_the_models(fresh_url: str) -> None:
+    engine = get_engine(fresh_url)
     assert _schema_diff(engine) == []
     with engine.connect() as conn:
         assert migrate.current_revision(conn) == migrate.head_revision()
+    engine.dispose()
 
 
 def _pre_migration_db(url: str) -> sa.Engine:
@@ -41,24 +51,24 @@ def _pre_migration_db(url: str) -> sa.Engine:
     return engine
 
 
-def test_a_database_from_before_migrations_is_upgraded_keeping_its_rows(
-    tmp_path: Path,
-) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+def test_a_database_from_before_migrations_is_upgraded_keeping_its_rows(fresh_url: str) -> None:
+    url = fresh_url
     _pre_migration_db(url).dispose()
     engine = get_engine(url)
     assert _schema_diff(engine) == []
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT name, owner_id FROM datasets")).all()
-    assert rows == [("old", None)]
+    assert [tuple(r) for r in rows] == [("old", None)]
+    engine.dispose()
 
 
-def test_every_migration_downgrades_and_upgrades_again(tmp_path: Path) -> None:
-    engine = get_engine(f"sqlite:///{tmp_path / 'db.db'}")
+def test_every_migration_downgrades_and_upgrades_again(fresh_url: str) -> None:
+    engine = get_engine(fresh_url)
     migrate.downgrade(engine, "base")
     assert sa.inspect(engine).get_table_names() == ["alembic_version"]
     migrate.upgrade(engine)
     assert _schema_diff(engine) == []
+    engine.dispose()
 
 
 def test_concurrent_first_starts_do_not_race(tmp_path: Path) -> None:

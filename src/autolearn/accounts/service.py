@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from autolearn.accounts import hashing
 from autolearn.accounts.principal import ROLES, Principal
 from autolearn.db import ApiToken, User, WebSession, session_scope
-from autolearn.db.models import utcnow
+from autolearn.db.models import as_utc, iso, utcnow
 
 USERNAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.\-@]{0,63}$")
 MIN_PASSWORD = 10
@@ -59,7 +59,7 @@ def user_view(user: User) -> dict[str, Any]:
         "role": user.role,
         "active": user.active,
         "has_password": bool(user.password_hash),
-        "created_at": user.created_at.isoformat(),
+        "created_at": iso(user.created_at),
     }
 
 
@@ -158,9 +158,9 @@ def token_view(row: ApiToken) -> dict[str, Any]:
         "id": row.id,
         "name": row.name,
         "prefix": row.prefix,
-        "created_at": row.created_at.isoformat(),
-        "last_used_at": row.last_used_at.isoformat() if row.last_used_at else None,
-        "expires_at": row.expires_at.isoformat() if row.expires_at else None,
+        "created_at": iso(row.created_at),
+        "last_used_at": iso(row.last_used_at),
+        "expires_at": iso(row.expires_at),
         "revoked": row.revoked,
     }
 
@@ -203,11 +203,6 @@ def revoke_token(user_id: int, token_id: int, engine: Engine | None = None) -> d
         return token_view(row)
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes for timezone columns; they were written in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
-
-
 def authenticate_token(token: str, engine: Engine | None = None) -> Principal | None:
     """The principal a bearer token stands for, or None."""
     if not token.startswith(hashing.TOKEN_PREFIX) or len(token) > 200:
@@ -218,12 +213,12 @@ def authenticate_token(token: str, engine: Engine | None = None) -> Principal | 
         if row is None or row.revoked:
             return None
         now = utcnow()
-        if row.expires_at is not None and _aware(row.expires_at) <= now:
+        if row.expires_at is not None and as_utc(row.expires_at) <= now:
             return None
         user = s.get(User, row.user_id)
         if user is None or not user.active:
             return None
-        if row.last_used_at is None or now - _aware(row.last_used_at) > timedelta(minutes=1):
+        if row.last_used_at is None or now - as_utc(row.last_used_at) > timedelta(minutes=1):
             row.last_used_at = now  # at most one write a minute per token, not one per call
         return _principal(user)
 
@@ -263,7 +258,7 @@ def authenticate_session(
         row = s.scalar(select(WebSession).where(WebSession.session_hash == digest))
         if row is None:
             return None
-        if _aware(row.expires_at) <= utcnow():
+        if as_utc(row.expires_at) <= utcnow():
             s.delete(row)
             return None
         user = s.get(User, row.user_id)

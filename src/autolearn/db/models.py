@@ -13,6 +13,16 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes for timezone columns; they were written in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 with the UTC offset, the same on SQLite and PostgreSQL."""
+    return as_utc(value).isoformat() if value is not None else None
+
+
 # Named constraints, so that migrations can drop and alter them on every database.
 NAMING = {
     "ix": "ix_%(column_0_label)s",

@@ -4,7 +4,6 @@ QUEUED row: the tasks table is the queue, so this module never needs the schedul
 from __future__ import annotations
 
 import copy
-from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from autolearn.accounts.principal import Principal, may_access, owner_filter
 from autolearn.db import Task, TaskEvent, TaskLog, session_scope
-from autolearn.db.models import utcnow
+from autolearn.db.models import iso, utcnow
 from autolearn.storage import StorageError, default_store, open_store
 from autolearn.tasks import listing
 from autolearn.tasks.results import MODEL_KEY, REPORT_KEY, remove_outputs
@@ -485,10 +484,6 @@ def task_view(task: Task, full: bool = False) -> dict[str, Any]:
             report_uri=output.uri(REPORT_KEY) if output else None,
         )
     return view
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def is_dataset_source(spec: TaskSpec) -> bool:
