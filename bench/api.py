@@ -1,7 +1,7 @@
 """API latency under concurrent clients: many clients polling task status and listing tasks.
 
 A throw-away AUTOLEARN_HOME gets ``--tasks`` queued tasks (digits sample, no worker), the
-app is served by uvicorn in a subprocess (one process, as ``uvicorn --factory``), and
+app is served by ``autolearn server --no-queue --workers N`` in a subprocess, and
 ``--clients`` asyncio clients (httpx) poll for ``--seconds``: each request is either
 ``GET /api/v1/tasks/{id}`` (status poll, 80 %) or ``GET /api/v1/tasks?limit=20`` (20 %),
 and each client waits ``--interval`` seconds (±50 %, so they do not march in step) between
@@ -43,19 +43,26 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _make_tasks(n: int) -> list[int]:
+def _make_tasks(n: int) -> tuple[list[int], str]:
+    """``n`` queued tasks owned by a member, and that member's API token (the clients
+    authenticate as a member, so every request pays for the token check and the
+    owner filter, as in production)."""
+    from autolearn.accounts.service import authenticate_token, create_token, create_user
     from autolearn.tasks.service import create_task, parse_spec
 
+    token = str(create_token(create_user("bench", "member")["id"], "bench")["token"])
+    actor = authenticate_token(token)
     spec = {
         "data": {"source": {"type": "sample", "sample": "digits"}},
         "model": {"pretrained": "test_tiny"},
     }
-    return [create_task(parse_spec(spec))["id"] for _ in range(n)]
+    return [create_task(parse_spec(spec), actor=actor)["id"] for _ in range(n)], token
 
 
-def _serve(home: Path, port: int) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "uvicorn", "autolearn.api.app:create_app", "--factory"]
-    cmd += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
+def _serve(home: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """``autolearn server --no-queue``: the production entry point, HTTP only."""
+    cmd = [sys.executable, "-m", "autolearn.cli.main", "server", "--no-queue"]
+    cmd += ["--port", str(port), "--workers", str(workers)]
     env = {**os.environ, "AUTOLEARN_HOME": str(home)}
     return subprocess.Popen(cmd, env=env, cwd=REPO)
 
@@ -96,12 +103,13 @@ async def _client(
 
 
 async def _load(
-    base: str, ids: list[int], clients: int, seconds: float, interval: float
+    base: str, ids: list[int], clients: int, seconds: float, interval: float, token: str
 ) -> dict[str, list]:
     out: dict[str, list] = {"status": [], "list": [], "errors": []}
     warm: dict[str, list] = {"status": [], "list": [], "errors": []}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30, headers=headers) as http:
         warm_until = time.perf_counter() + 2  # connections open, server code paths warm
         await asyncio.gather(
             *[_client(http, ids, warm_until, i, warm, 0.2) for i in range(clients)]
@@ -132,21 +140,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    parser.add_argument("--workers", type=int, default=1, help="HTTP worker processes")
     parser.add_argument("--out", type=Path, default=REPO / "bench/results/api.json")
     args = parser.parse_args(argv)
     result: dict[str, Any] = {"machine": machine_info(), "command": " ".join(sys.argv)}
     with temporary_home() as home:
-        ids = _make_tasks(args.tasks)
+        ids, token = _make_tasks(args.tasks)
         port = _free_port()
-        server = _serve(home, port)
+        server = _serve(home, port, args.workers)
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_ready(base)
-            raw = asyncio.run(_load(base, ids, args.clients, args.seconds, args.interval))
+            raw = asyncio.run(_load(base, ids, args.clients, args.seconds, args.interval, token))
         finally:
             server.terminate()
             server.wait(timeout=10)
-    result["settings"] = {k: getattr(args, k) for k in ("clients", "tasks", "seconds", "interval")}
+    result["settings"] = {
+        k: getattr(args, k) for k in ("clients", "tasks", "seconds", "interval", "workers")
+    }
     result["status_poll"] = _summary(raw["status"], args.seconds)
     result["list_tasks"] = _summary(raw["list"], args.seconds)
     result["errors"] = len(raw["errors"])

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 
 from autolearn.api import errors
-from autolearn.api.metrics import HttpMetrics
+from autolearn.api.metrics import HttpMetrics, MetricsMiddleware
 from autolearn.api.routes import (
     account,
     dataset_imports,
@@ -32,7 +32,7 @@ def create_app() -> FastAPI:
         version="1",
     )
     metrics = HttpMetrics()
-    app.middleware("http")(metrics.middleware)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     errors.install(app)
     for module in (
         account,

@@ -50,6 +50,7 @@ def server(
         port=port,
         workers=workers,
         log_level="warning",
+        access_log=False,
     )
 
 
