@@ -281,7 +281,7 @@ def test_progress_follows_a_running_task_until_it_ends(
 def test_progress_of_a_task_deleted_while_watched_ends(
     client: TestClient, colours: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from autolearn.tasks.service import delete_task
+    from autolearn.tasks.lifecycle import delete_task
 
     task_id = client.post("/api/v1/tasks", json=_spec(colours)).json()["id"]
 

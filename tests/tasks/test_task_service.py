@@ -13,15 +13,14 @@ from autolearn.accounts import Principal
 from autolearn.datasets.service import import_dataset
 from autolearn.db import Task, session_scope
 from autolearn.storage import StorageError, open_store
-from autolearn.tasks import service
+from autolearn.tasks import lifecycle
+from autolearn.tasks.lifecycle import copy_task, delete_task
 from autolearn.tasks.service import (
     DELETING,
     TaskError,
     TaskNotFoundError,
     TaskStateError,
-    copy_task,
     create_task,
-    delete_task,
     get_task,
     list_tasks,
     merge_spec,
@@ -185,12 +184,12 @@ def test_a_failed_artifact_removal_leaves_a_marked_row_that_a_second_delete_fini
     task = make("doomed")
     stop_task(task["id"])
     _set(task["id"], metrics={"accuracy": 1.0, "best_epoch": 1})
-    real = service.remove_outputs
+    real = lifecycle.remove_outputs
 
     def failing(uri: str, whole_folder: bool) -> int:
         raise StorageError(f"could not delete the artifacts under {uri}: disk on fire")
 
-    monkeypatch.setattr(service, "remove_outputs", failing)
+    monkeypatch.setattr(lifecycle, "remove_outputs", failing)
     with pytest.raises(StorageError):
         delete_task(task["id"])
     marked = get_task(task["id"])
@@ -200,7 +199,7 @@ def test_a_failed_artifact_removal_leaves_a_marked_row_that_a_second_delete_fini
         resume_task(task["id"])
     assert open_store(task["output_uri"]).list()  # nothing was half-removed behind the row
 
-    monkeypatch.setattr(service, "remove_outputs", real)
+    monkeypatch.setattr(lifecycle, "remove_outputs", real)
     assert delete_task(task["id"])["removed_objects"] == 2
     with pytest.raises(TaskNotFoundError):
         get_task(task["id"])

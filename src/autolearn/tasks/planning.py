@@ -19,6 +19,7 @@ from autolearn.datasets.service import (
     resolve_version,
 )
 from autolearn.registry import RegistryError
+from autolearn.tasks.errors import TaskError
 from autolearn.tasks.spec import DatasetSource, TaskSpec
 from autolearn.training.hparams import Plan, resolve_plan
 
@@ -38,8 +39,6 @@ def plan_task(
     actor: Principal | None = None,
 ) -> PlannedTask:
     """Resolve data and 'auto' values; the spec is stored with its dataset pinned."""
-    from autolearn.tasks.service import TaskError
-
     source = spec.data.source
     try:
         if isinstance(source, DatasetSource):
@@ -122,8 +121,6 @@ def _scenario_advice(spec: TaskSpec, classes: list[str]) -> list[Advice]:
 
 
 def _check_checkpoint(spec: TaskSpec) -> None:
-    from autolearn.tasks.service import TaskError
-
     path = spec.model.checkpoint
     if path and not Path(path).expanduser().is_file():
         raise TaskError(

@@ -10,18 +10,13 @@ from sqlalchemy import Engine
 
 from autolearn.accounts.principal import Principal, owner_filter
 from autolearn.db import Task, session_scope
+from autolearn.db.models import iso
 from autolearn.storage import open_store
 from autolearn.tasks import listing
+from autolearn.tasks.errors import EvaluationNotFoundError, ModelNotFoundError, TaskError
 from autolearn.tasks.results import MODEL_KEY, has_model_file, read_meta, read_report
-from autolearn.tasks.service import (
-    DELETING,
-    EvaluationNotFoundError,
-    ModelNotFoundError,
-    TaskError,
-    get_task,
-    iso,
-    model_name,
-)
+from autolearn.tasks.service import DELETING, get_task
+from autolearn.tasks.views import model_name
 
 
 def trained_page(

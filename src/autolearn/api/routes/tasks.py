@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from autolearn.accounts import Principal
 from autolearn.api.deps import Actor
-from autolearn.tasks import service
+from autolearn.tasks import lifecycle, service
 from autolearn.tasks.listing import ScenarioName, SortKey
 from autolearn.tasks.spec import TaskSpec
 from autolearn.tasks.states import TERMINAL, Status
@@ -112,7 +112,7 @@ def delete(task_id: TaskId, actor: Actor) -> dict[str, Any]:
     first). Its output folder, events and logs go with it."""
     from autolearn.api.routes.models import forget_predictor
 
-    deleted = service.delete_task(task_id, actor=actor)
+    deleted = lifecycle.delete_task(task_id, actor=actor)
     forget_predictor(task_id)
     return deleted
 
@@ -136,7 +136,7 @@ def copy(
     """A new QUEUED task owned by the caller, from the original's form (same pinned
     dataset version), with ``overrides`` merged in and its own output folder."""
     body = body or CopyBody()
-    return service.copy_task(task_id, body.name, body.overrides, actor=actor)
+    return lifecycle.copy_task(task_id, body.name, body.overrides, actor=actor)
 
 
 @router.get(
