@@ -28,13 +28,17 @@ class Backend(Protocol):
     def show_task(self, task_id: int) -> dict[str, Any]: ...
     def stop_task(self, task_id: int) -> dict[str, Any]: ...
     def resume_task(self, task_id: int) -> dict[str, Any]: ...
+    def copy_task(self, task_id: int, name: str | None) -> dict[str, Any]: ...
+    def delete_task(self, task_id: int) -> dict[str, Any]: ...
     def task_logs(self, task_id: int, after_id: int) -> list[dict[str, Any]]: ...
     def task_events(
         self, task_id: int, after_id: int, kind: str | None
     ) -> list[dict[str, Any]]: ...
     def list_datasets(self) -> list[dict[str, Any]]: ...
+    def get_dataset(self, name: str) -> dict[str, Any]: ...
     def show_version(self, ref: str) -> dict[str, Any]: ...
     def import_dataset(self, path: Path, **options: Any) -> dict[str, Any]: ...
+    def delete_dataset(self, name: str) -> dict[str, Any]: ...
 
 
 class Embedded:
@@ -74,6 +78,16 @@ class Embedded:
 
         return resume_task(task_id)
 
+    def copy_task(self, task_id: int, name: str | None) -> dict[str, Any]:
+        from autolearn.tasks.lifecycle import copy_task
+
+        return copy_task(task_id, name)
+
+    def delete_task(self, task_id: int) -> dict[str, Any]:
+        from autolearn.tasks.lifecycle import delete_task
+
+        return delete_task(task_id)
+
     def task_logs(self, task_id: int, after_id: int) -> list[dict[str, Any]]:
         from autolearn.tasks.service import task_logs
 
@@ -89,6 +103,11 @@ class Embedded:
 
         return list_datasets()
 
+    def get_dataset(self, name: str) -> dict[str, Any]:
+        from autolearn.datasets.service import show_dataset
+
+        return show_dataset(name)
+
     def show_version(self, ref: str) -> dict[str, Any]:
         from autolearn.datasets.service import resolve_version
 
@@ -98,6 +117,11 @@ class Embedded:
         from autolearn.datasets.service import import_dataset
 
         return import_dataset(path, **options).to_dict()
+
+    def delete_dataset(self, name: str) -> dict[str, Any]:
+        from autolearn.datasets.deletion import delete_dataset
+
+        return delete_dataset(name)
 
 
 class Remote:
@@ -128,6 +152,12 @@ class Remote:
     def resume_task(self, task_id: int) -> dict[str, Any]:
         return self.client.resume_task(task_id)
 
+    def copy_task(self, task_id: int, name: str | None) -> dict[str, Any]:
+        return self.client.copy_task(task_id, name)
+
+    def delete_task(self, task_id: int) -> dict[str, Any]:
+        return self.client.delete_task(task_id)
+
     def task_logs(self, task_id: int, after_id: int) -> list[dict[str, Any]]:
         return self.client.task_logs(task_id, after_id=after_id)
 
@@ -136,6 +166,9 @@ class Remote:
 
     def list_datasets(self) -> list[dict[str, Any]]:
         return self.client.list_datasets()
+
+    def get_dataset(self, name: str) -> dict[str, Any]:
+        return self.client.get_dataset(name)
 
     def show_version(self, ref: str) -> dict[str, Any]:
         """``name``, ``name:vN`` or ``name@hash`` (version ids are local to a database)."""
@@ -165,6 +198,9 @@ class Remote:
             archive = Path(tmp) / f"{name}.zip"
             _zip_folder(path, archive)
             return self.client.upload_dataset(name, archive, **options)
+
+    def delete_dataset(self, name: str) -> dict[str, Any]:
+        return self.client.delete_dataset(name)
 
 
 def _zip_folder(folder: Path, archive: Path) -> None:

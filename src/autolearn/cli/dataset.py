@@ -1,4 +1,4 @@
-"""``autolearn dataset import / list / show / export / split / samples``."""
+"""``autolearn dataset import / list / show / delete / export / split / samples``."""
 
 from __future__ import annotations
 
@@ -167,6 +167,30 @@ def show(
     if data.get("changes"):
         console.print(f"changes from its parent: {data['changes']}", highlight=False)
     print_version(data)
+
+
+@app.command("delete")
+def delete(
+    name: str = typer.Argument(..., help="Dataset name."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Delete without asking."),
+    json_out: bool = JSON,
+) -> None:
+    """Delete a dataset with every version and labelling draft (its owner or an admin).
+    Refused while a task uses one of its versions: a task keeps the data it trained on.
+    Image files stay in the store: they are stored by content and may be shared."""
+    from autolearn.cli.backend import current
+
+    backend = current()
+    if not yes:
+        dataset = run(lambda: backend.get_dataset(name))
+        versions = ", ".join(v["ref"] for v in dataset["versions"]) or "no versions"
+        typer.confirm(f"Delete dataset {name} ({versions})?", abort=True, err=True)
+    deleted = run(lambda: backend.delete_dataset(name))
+    if json_out:
+        print_json(deleted)
+        return
+    numbers = ", ".join(f"v{n}" for n in deleted["deleted_versions"]) or "no versions"
+    console.print(f"deleted dataset {escape(deleted['name'])} ({numbers})", highlight=False)
 
 
 @app.command("export")

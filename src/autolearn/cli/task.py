@@ -1,14 +1,18 @@
-"""``autolearn task create / list / show / stop / resume / logs``."""
+"""``autolearn task create / list / show / stop / resume / copy / delete / logs``."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 
-from autolearn.cli.output import console, err_console, print_json, run, table
+from autolearn.cli.output import console, err_console, friendly_errors, print_json, run, table
 from autolearn.cli.render import print_task, wait_for
+
+if TYPE_CHECKING:
+    from autolearn.cli.backend import Backend
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -268,6 +272,72 @@ def resume(
         print_json(task)
     else:
         console.print(f"task {task_id}: {task['status']}")
+
+
+@app.command("copy")
+def copy(
+    task_id: int = typer.Argument(..., help="Task ID to copy."),
+    name: str | None = typer.Option(None, help="The copy's name (default: '<name>-copy')."),
+    start_worker: bool = typer.Option(
+        True, "--start-worker/--no-start-worker", help="Start a queue worker if none runs."
+    ),
+    json_out: bool = JSON,
+) -> None:
+    """Queue a new task from another's form: the same pinned dataset version and settings,
+    its own output folder."""
+    from autolearn.cli.backend import current
+
+    backend = current()
+    task = run(lambda: backend.copy_task(task_id, name))
+    if json_out:
+        print_json(task)
+    else:
+        print_task(task, brief=True)
+    if start_worker and not backend.remote:  # a server runs its own queue
+        _ensure_worker(task["region"])
+
+
+@app.command("delete")
+def delete(
+    task_id: int = typer.Argument(..., help="Task ID."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Delete without asking."),
+    json_out: bool = JSON,
+) -> None:
+    """Delete a finished task with its artifacts (checkpoints, model, report), events and
+    logs; a queued or running task must be stopped first."""
+    from autolearn.cli.backend import current
+
+    backend = current()
+    if not yes:
+        _confirm_delete(backend, task_id)
+    deleted = run(lambda: backend.delete_task(task_id))
+    if json_out:
+        print_json(deleted)
+        return
+    console.print(
+        f"deleted task {task_id} ({escape(deleted['name'])}): {deleted['removed_objects']} "
+        f"objects removed from {escape(deleted['output_uri'])}",
+        highlight=False,
+    )
+
+
+def _confirm_delete(backend: Backend, task_id: int) -> None:
+    """Ask before deleting, but refuse an active task first (in the service's words):
+    a question whose yes cannot be carried out wastes the user's answer."""
+    from autolearn.tasks.errors import TaskStateError
+    from autolearn.tasks.lifecycle import active_refusal
+
+    task = run(lambda: backend.get_task(task_id))
+    refusal = active_refusal(task_id, task["status"])
+    if refusal:
+        with friendly_errors():
+            raise TaskStateError(refusal)
+    typer.confirm(
+        f"Delete task {task_id} ({task['name']}, {task['status']}) and its artifacts under "
+        f"{task['output_uri']}?",
+        abort=True,
+        err=True,  # stdout stays clean for --json
+    )
 
 
 @app.command("logs")
