@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         description="At import, compare classes with the pretrained backbone (a few seconds).",
     )
 
+    db_pool_size: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="Database connections kept per process; also the API's request threads.",
+    )
     environment: Literal["development", "production"] = Field(
         default="development",
         description="production refuses the development secret and sends cookies HTTPS-only.",

@@ -6,6 +6,8 @@ database at import time, so the app starts in well under a second.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,8 +27,21 @@ from autolearn.api.routes import (
 )
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """As many request threads as pooled database connections (``db_pool_size``): a
+    thread never waits for a connection, and no connection is opened per request."""
+    from anyio import to_thread
+
+    from autolearn.settings import get_settings
+
+    to_thread.current_default_thread_limiter().total_tokens = get_settings().db_pool_size
+    yield
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="autolearn",
         description="Self-hosted AutoML for computer vision: datasets, training tasks, models.",
         version="1",

@@ -13,20 +13,32 @@ from sqlalchemy.orm import Session, sessionmaker
 
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
-    """One engine per URL per process, migrated to the newest schema on first use."""
+    """One engine per URL per process, migrated to the newest schema on first use.
+
+    The pool keeps as many connections as the API has request threads
+    (``db_pool_size``): connections beyond the pool are closed when returned, and
+    reopening one per request (with its PRAGMAs) showed up as latency spikes under load.
+    """
+    from autolearn.settings import get_settings
+
+    size = get_settings().db_pool_size
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(
+            url, connect_args={"timeout": 30}, pool_size=size, max_overflow=size
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA synchronous=NORMAL")  # WAL: safe against process crashes
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+
+        with engine.connect() as conn:  # WAL is a property of the file: set it once
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=size)
     from autolearn.db.migrate import upgrade
 
     upgrade(engine)
@@ -39,11 +51,15 @@ def default_engine() -> Engine:
     return get_engine(get_settings().database_url)
 
 
+@lru_cache(maxsize=8)
+def _factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error."""
-    factory = sessionmaker(bind=engine or default_engine(), expire_on_commit=False)
-    session = factory()
+    session = _factory(engine or default_engine())()
     try:
         yield session
         session.commit()
