@@ -50,6 +50,8 @@ format: install
 bench: install
 	$(PY) bench/classification.py --out bench/results/classification.json
 	$(PY) bench/detection.py --runs raccoon,mealtray,sweep --out bench/results/detection.json
+	$(PY) bench/api.py --out bench/results/api.json
+	$(PY) bench/api.py --workers 2 --out bench/results/api_2workers.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
