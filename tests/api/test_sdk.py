@@ -180,3 +180,20 @@ def test_sdk_models_and_evaluations(
     with pytest.raises(ApiError) as err:
         sdk.download_model(task["id"] + 1, autolearn_home)
     assert err.value.code == "task_not_found"
+
+
+def test_sdk_covers_accounts_and_users(app: FastAPI, tokens: dict[str, str]) -> None:
+    with TestClient(app) as http, Client(http=http, token=tokens["root"]) as root:
+        assert root.me()["role"] == "admin"
+        carol = root.create_user("carol", password="carol-password-1")
+        made = root.create_user_token(carol["id"], "svc")
+        with TestClient(app) as http2, Client(http=http2, token=made["token"]) as as_carol:
+            assert as_carol.me()["username"] == "carol"
+            extra = as_carol.create_token("laptop", ttl_days=7)
+            assert [t["name"] for t in as_carol.list_tokens()] == ["svc", "laptop"]
+            assert as_carol.revoke_token(extra["id"])["revoked"] is True
+            with pytest.raises(ApiError) as denied:
+                as_carol.list_users()
+            assert denied.value.status == 403 and denied.value.code == "admin_only"
+        assert root.update_user(carol["id"], role="admin")["role"] == "admin"
+        assert {u["username"] for u in root.list_users()} >= {"root", "carol"}

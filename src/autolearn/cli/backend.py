@@ -9,8 +9,6 @@ command renders one way whatever the backend: the same tables, bars and ``--json
 from __future__ import annotations
 
 import os
-import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -188,26 +186,14 @@ class Remote:
         return self.client.get_version(ref, latest.rsplit(":", 1)[1])
 
     def import_dataset(self, path: Path, **options: Any) -> dict[str, Any]:
-        """Upload ``path`` (a zip as it is, a folder zipped on the fly)."""
+        """Upload ``path`` (a zip as it is; the SDK zips a folder on the fly)."""
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist")
         name = options.pop("name", None) or (path.stem if path.is_file() else path.name)
-        if path.is_file():
-            return self.client.upload_dataset(name, path, **options)
-        with tempfile.TemporaryDirectory(prefix="autolearn-upload-") as tmp:
-            archive = Path(tmp) / f"{name}.zip"
-            _zip_folder(path, archive)
-            return self.client.upload_dataset(name, archive, **options)
+        return self.client.upload_dataset(name, path, **options)
 
     def delete_dataset(self, name: str) -> dict[str, Any]:
         return self.client.delete_dataset(name)
-
-
-def _zip_folder(folder: Path, archive: Path) -> None:
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:  # images are compressed
-        for file in sorted(folder.rglob("*")):
-            if file.is_file() and not file.is_symlink():
-                zf.write(file, file.relative_to(folder).as_posix())
 
 
 _selected: dict[str, str | None] = {"server": None, "token": None}

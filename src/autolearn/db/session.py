@@ -23,9 +23,7 @@ def get_engine(url: str) -> Engine:
 
     size = get_settings().db_pool_size
     if url.startswith("sqlite"):
-        engine = create_engine(
-            url, connect_args={"timeout": 30}, pool_size=size, max_overflow=size
-        )
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=size, max_overflow=size)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

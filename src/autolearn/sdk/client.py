@@ -369,6 +369,48 @@ class Client:
     def discard_draft(self, name: str, draft_id: str) -> None:
         self._call("DELETE", f"/api/v1/datasets/{name}/drafts/{draft_id}")
 
+    # -- account and users ----------------------------------------------------------------
+    def me(self) -> dict[str, Any]:
+        """The user this client's token belongs to."""
+        return dict(self._call("GET", "/api/v1/account"))
+
+    def create_token(self, name: str = "", ttl_days: int | None = None) -> dict[str, Any]:
+        """A new token for me; its ``token`` is in this answer only."""
+        body = {"name": name, "ttl_days": ttl_days}
+        return dict(self._call("POST", "/api/v1/account/tokens", json=body))
+
+    def list_tokens(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/api/v1/account/tokens"))
+
+    def revoke_token(self, token_id: int) -> dict[str, Any]:
+        return dict(self._call("DELETE", f"/api/v1/account/tokens/{token_id}"))
+
+    def list_users(self) -> list[dict[str, Any]]:
+        """Admins only."""
+        return list(self._call("GET", "/api/v1/users"))
+
+    def create_user(
+        self, username: str, role: str = "member", password: str | None = None
+    ) -> dict[str, Any]:
+        body = {"username": username, "role": role, "password": password}
+        return dict(self._call("POST", "/api/v1/users", json=body))
+
+    def update_user(
+        self,
+        user_id: int,
+        role: str | None = None,
+        active: bool | None = None,
+        password: str | None = None,
+    ) -> dict[str, Any]:
+        body = {k: v for k, v in (("role", role), ("active", active), ("password", password))}
+        body = {k: v for k, v in body.items() if v is not None}
+        return dict(self._call("PATCH", f"/api/v1/users/{user_id}", json=body))
+
+    def create_user_token(self, user_id: int, name: str = "") -> dict[str, Any]:
+        """A token for another user (a service account); admins only."""
+        path = f"/api/v1/users/{user_id}/tokens"
+        return dict(self._call("POST", path, params={"name": name}))
+
 
 def _page_params(
     limit: int, offset: int, split: str | None, cls: str | None, labelled: bool | None
