@@ -20,21 +20,20 @@ Ctrl-C.
 from __future__ import annotations
 
 import atexit
-import ctypes
 import json
 import os
 import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from service_proc import die_with_parent, free_port, pid_alive, stop_process
 
 BIN_ENV = "AUTOLEARN_TEST_PG_BIN"
 RUN_AS = "postgres"  # the OS user that runs the server when the tests run as root
@@ -138,7 +137,7 @@ class PgServer:
     def stop(self, grace: float = 10.0) -> None:
         """Fast shutdown (SIGINT: ends sessions, no waiting for clients), SIGKILL after
         ``grace`` seconds; removes the folder."""
-        _stop_process(self.process, grace)
+        stop_process(self.process, grace, signal.SIGINT)
         atexit.unregister(self.stop)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -146,44 +145,6 @@ class PgServer:
 def _check_identifier(name: str) -> None:
     if not name or not all(c.isalnum() or c == "_" for c in name):
         raise ValueError(f"not a plain database name: {name!r}")
-
-
-def _stop_process(proc: subprocess.Popen[bytes], grace: float) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=30)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _libc() -> Any:
-    """libc, loaded in the parent: a child switched to the ``postgres`` user may not be
-    allowed to read the Python installation (under /root) to import ctypes itself."""
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
-
-
-_LIBC = _libc()
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    """Linux: fast-shut the server down if the test process dies without cleaning up.
-
-    Runs after the switch to the ``postgres`` user (which would clear the setting)."""
-    os.setsid()  # Ctrl-C in the terminal goes to pytest, which then stops us cleanly
-    if _LIBC is not None:
-        _LIBC.prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG: SIGINT is a fast shutdown
 
 
 @dataclass(frozen=True)
@@ -220,16 +181,6 @@ def _chown_tree(root: Path, account: _Account) -> None:
         os.chown(path, account.uid, account.gid)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _age_s(path: Path) -> float:
     try:
         return time.time() - path.stat().st_mtime
@@ -248,7 +199,7 @@ def reap_stale_servers() -> None:
             if _age_s(folder) > 3600:  # a start that crashed before writing server.json
                 shutil.rmtree(folder, ignore_errors=True)
             continue  # still starting, or not ours
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -314,7 +265,7 @@ def _start_once(bindir: Path, account: _Account, timeout: float) -> PgServer:
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
-    port = _free_port()
+    port = free_port()
     settings = {
         "listen_addresses": "127.0.0.1",
         "port": str(port),
@@ -341,7 +292,7 @@ def _start_once(bindir: Path, account: _Account, timeout: float) -> PgServer:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            preexec_fn=die_with_parent(signal.SIGINT),  # a fast shutdown
             **account.popen_kwargs(),
         )
     except BaseException:

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from s3_server import free_ports
+from service_proc import die_with_parent, free_ports
 
 RAY_ENV = {
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # or Ray binds the external interface
@@ -102,17 +102,6 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    """Own session (its reaper kills that group), SIGTERM when the test process dies."""
-    os.setsid()
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def reap_stale_heads() -> None:
     """Remove the folders of earlier runs whose ``ray start`` is gone (its reaper ended
     the processes; nobody removed the folder)."""
@@ -175,7 +164,7 @@ def start_ray_head(num_cpus: int = 2, memory_gib: int = 16, timeout: float = 120
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            preexec_fn=die_with_parent(signal.SIGTERM),
         )
     finally:
         log.close()

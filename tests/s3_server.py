@@ -20,7 +20,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -30,6 +29,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from service_proc import die_with_parent, free_ports, pid_alive, stop_process
 
 WEED_ENV = "AUTOLEARN_TEST_WEED"
 DEFAULT_BUCKET = "autolearn-test"
@@ -54,20 +55,6 @@ def find_weed() -> str | None:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
     return shutil.which("weed")
-
-
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct ports that were free on 127.0.0.1 a moment ago."""
-    sockets = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 @dataclass
@@ -121,21 +108,10 @@ class S3Server:
         The grace is short on purpose: the data is thrown away, and a graceful
         ``weed`` shutdown waits 15 s for the S3 gateway's open filer stream.
         """
-        _stop_process(self.process, grace)
+        stop_process(self.process, grace)
         atexit.unregister(self.stop)
         shutil.rmtree(self.workdir, ignore_errors=True)
         _remove_grpc_sockets(self.ports.values())
-
-
-def _stop_process(proc: subprocess.Popen[bytes], grace: float) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=30)
 
 
 def _remove_grpc_sockets(ports: Iterable[int]) -> None:
@@ -143,18 +119,6 @@ def _remove_grpc_sockets(ports: Iterable[int]) -> None:
     for port in ports:
         for sock in Path("/tmp").glob(f"seaweedfs-*-grpc-{port}.sock"):
             sock.unlink(missing_ok=True)
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    """Linux: SIGTERM the server if the test process dies without cleaning up."""
-    os.setsid()  # Ctrl-C in the terminal goes to pytest, which then stops us cleanly
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def start_s3_server(
@@ -187,16 +151,6 @@ class _EarlyExit(S3ServerError):
     pass
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def reap_stale_servers() -> None:
     """Remove the folders and sockets of earlier runs whose ``weed`` is gone (a test
     process that was SIGKILLed cannot clean up; its server dies with it)."""
@@ -206,7 +160,7 @@ def reap_stale_servers() -> None:
             pid, ports = int(info["pid"]), [int(p) for p in info["ports"].values()]
         except (OSError, ValueError, KeyError, TypeError):
             continue  # still starting, or not ours
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             _remove_grpc_sockets(ports)
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -271,7 +225,7 @@ def _start_once(weed: str, bucket: str, timeout: float) -> S3Server:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            preexec_fn=die_with_parent(signal.SIGTERM),
         )
     finally:
         log.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,15 +18,10 @@ import httpx
 import pytest
 
 from autolearn.datasets.service import import_dataset
+from service_proc import free_port
 
 pytestmark = pytest.mark.slow
 STEPS_PER_EPOCH = 16  # 128 training images, batch 8
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait(check: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -47,7 +41,7 @@ class Server:
     """``autolearn server`` in its own process group, on a free port."""
 
     def __init__(self, home: Path) -> None:
-        self.home, self.port = home, _free_port()
+        self.home, self.port = home, free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -106,7 +100,7 @@ def test_sigkill_server_and_worker_then_restart_resumes_exactly_once(
     os.kill(worker_pid, signal.SIGKILL)
     _wait(lambda: not Path(f"/proc/{worker_pid}").exists(), 10, "the worker to die")
 
-    server.port = _free_port()
+    server.port = free_port()
     server.start()
     api.base_url = httpx.URL(f"http://127.0.0.1:{server.port}/api/v1")
 

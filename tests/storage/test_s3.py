@@ -14,7 +14,8 @@ import pytest
 
 from autolearn.settings import get_settings
 from autolearn.storage import StorageError, open_store
-from s3_server import S3Server, free_ports
+from s3_server import S3Server
+from service_proc import free_ports
 
 pytestmark = pytest.mark.s3
 
