@@ -5,6 +5,7 @@ over Server-Sent Events, copy and delete."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -386,3 +387,17 @@ def test_delete_leaves_the_rest_of_a_chosen_output_folder(
     client.post(f"/api/v1/tasks/{task_id}/stop")
     assert client.delete(f"/api/v1/tasks/{task_id}").json()["removed_objects"] == 2
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_create_warns_when_no_worker_serves_the_region(client: TestClient, colours: str) -> None:
+    from autolearn.db import Worker, session_scope
+    from autolearn.scheduler.queue import HOST
+
+    spec = _spec(colours)
+    spec["basic"] = {"name": "far", "region": "gpu-pool"}
+    far = client.post("/api/v1/tasks", json=spec).json()
+    assert far["status"] == "QUEUED" and "'gpu-pool'" in far["warnings"][0]
+    with session_scope() as s:  # a live queue worker of this host for region local
+        s.add(Worker(host=HOST, pid=os.getpid(), region="local"))
+    near = client.post("/api/v1/tasks", json=_spec(colours)).json()
+    assert near["region"] == "local" and near["warnings"] == []

@@ -56,8 +56,23 @@ class CopyBody(BaseModel):
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create and queue a task")
 def create(spec: TaskSpec, actor: Actor) -> dict[str, Any]:
     """Pins the dataset version, resolves every 'auto' value and queues the task; the
-    response has the plan and the advice, as `autolearn task create` prints them."""
-    return service.create_task(spec, actor=actor)
+    response has the plan and the advice, as `autolearn task create` prints them, and a
+    ``warnings`` list that says when no queue worker serves the task's region (the task
+    then waits in the queue until one starts)."""
+    from autolearn.scheduler.supervisor import live_worker
+
+    task = service.create_task(spec, actor=actor)
+    region = task["region"]
+    task["warnings"] = (
+        []
+        if live_worker(region) is not None
+        else [
+            f"no queue worker serves region {region!r} now: the task waits in the queue "
+            f"until `autolearn server --regions {region}` or `autolearn worker --region "
+            f"{region}` runs"
+        ]
+    )
+    return task
 
 
 @router.get("", summary="List tasks: filter, sort, page")
