@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["service_fixtures"]  # PostgreSQL, S3 and Ray servers (tests/ is on sys.path)
+pytest_plugins = [
+    "service_fixtures",
+    "app_fixtures",
+]  # PostgreSQL, S3 and Ray servers (tests/ is on sys.path)
 
 # Run from a plain checkout too: use src/ when the package is not installed.
 if importlib.util.find_spec("autolearn") is None:

@@ -22,6 +22,7 @@ from autolearn.api.routes import (
     evaluations,
     labelling,
     models,
+    regions,
     tasks,
     users,
 )
@@ -37,6 +38,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     to_thread.current_default_thread_limiter().total_tokens = get_settings().db_pool_size
     yield
+
+
+def _mount_console(app: FastAPI) -> None:
+    """The web console: its pages (outside the OpenAPI schema) and its static files."""
+    from fastapi.staticfiles import StaticFiles
+
+    from autolearn.web import pages
+
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.HERE / "static"), name="static")
 
 
 def create_app() -> FastAPI:
@@ -58,8 +69,10 @@ def create_app() -> FastAPI:
         tasks,
         models,
         evaluations,
+        regions,
     ):
         app.include_router(module.router)
+    _mount_console(app)
 
     @app.get("/healthz", tags=["service"], summary="Liveness and database reachability")
     def healthz() -> dict[str, Any]:

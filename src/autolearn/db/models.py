@@ -203,3 +203,4 @@ class Worker(Base):
     region: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    slots: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

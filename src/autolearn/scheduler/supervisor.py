@@ -118,7 +118,7 @@ class Supervisor:
     # -- registration ----------------------------------------------------------------
     def _register(self) -> None:
         with session_scope(self.engine) as s:
-            row = Worker(host=HOST, pid=os.getpid(), region=self.region)
+            row = Worker(host=HOST, pid=os.getpid(), region=self.region, slots=self.slots)
             s.add(row)
             s.flush()
             self.worker_id = row.id

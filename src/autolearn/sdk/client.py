@@ -369,6 +369,11 @@ class Client:
     def discard_draft(self, name: str, draft_id: str) -> None:
         self._call("DELETE", f"/api/v1/datasets/{name}/drafts/{draft_id}")
 
+    # -- regions --------------------------------------------------------------------------
+    def regions(self) -> list[dict[str, Any]]:
+        """Worker pools with their workers, slots, running and queued tasks."""
+        return list(self._call("GET", "/api/v1/regions"))
+
     # -- account and users ----------------------------------------------------------------
     def me(self) -> dict[str, Any]:
         """The user this client's token belongs to."""

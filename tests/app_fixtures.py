@@ -1,5 +1,6 @@
-"""An app per test, on the test's throw-away AUTOLEARN_HOME, with three users: an
-admin and two members (``alice``, ``bob``), each with an API token."""
+"""App fixtures for the API and console tests: an app per test on the test's throw-away
+AUTOLEARN_HOME, with three users: an admin and two members (``alice``, ``bob``), each with
+an API token (and a console password ``<name>-password-123``)."""
 
 from __future__ import annotations
 
