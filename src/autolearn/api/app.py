@@ -44,9 +44,10 @@ def _mount_console(app: FastAPI) -> None:
     """The web console: its pages (outside the OpenAPI schema) and its static files."""
     from fastapi.staticfiles import StaticFiles
 
-    from autolearn.web import pages
+    from autolearn.web import dataset_pages, evaluation_pages, pages, task_pages
 
-    app.include_router(pages.router)
+    for module in (pages, task_pages, dataset_pages, evaluation_pages):
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=pages.HERE / "static"), name="static")
 
 

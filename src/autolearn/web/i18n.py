@@ -1,6 +1,6 @@
-"""Every string the console shows, in one place per language (``strings/<lang>.json``), so
-a translation (the seed's users read Chinese) is one new file. Pages get ``t(key)``; the
-browser gets the same table as JSON."""
+"""Every string the console shows, in one folder per language (``strings/<lang>/*.json``,
+one file per area of the console, merged), so a translation (the seed's users read
+Chinese) is one new folder. Pages get ``t(key)``; the browser gets the same table as JSON."""
 
 from __future__ import annotations
 
@@ -13,13 +13,22 @@ STRINGS = Path(__file__).with_name("strings")
 DEFAULT_LANG = "en"
 
 
+def _table(lang: str) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for path in sorted((STRINGS / lang).glob("*.json")):
+        for key, value in json.loads(path.read_text(encoding="utf-8")).items():
+            if key in table:
+                raise ValueError(f"string {key!r} is defined twice ({path.name})")
+            table[key] = value
+    return table
+
+
 @lru_cache(maxsize=8)
 def strings(lang: str = DEFAULT_LANG) -> dict[str, str]:
     """The table for ``lang``, falling back to English key by key."""
-    base = json.loads((STRINGS / f"{DEFAULT_LANG}.json").read_text(encoding="utf-8"))
-    path = STRINGS / f"{lang}.json"
-    if lang != DEFAULT_LANG and path.is_file():
-        base.update(json.loads(path.read_text(encoding="utf-8")))
+    base = _table(DEFAULT_LANG)
+    if lang != DEFAULT_LANG:
+        base.update(_table(lang))
     return base
 
 
