@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Makes sure the services that the test suite starts by itself can be started:
-# PostgreSQL's server binaries (initdb, postgres). `make test` runs this before pytest.
+# PostgreSQL's server binaries (initdb, postgres) and Chromium for the console's browser
+# tests (tests/e2e). `make test` runs this before pytest.
 #
 # The suite starts and stops its own throwaway servers (tests/pg_server.py,
-# tests/s3_server.py, tests/ray_server.py); SeaweedFS and Ray come from the venv
-# (the dev extra), so only PostgreSQL needs the system's package manager.
-# As root with apt-get (CI: a fresh Debian), the `postgresql` package is installed;
-# otherwise the script says what to install and fails.
+# tests/s3_server.py, tests/ray_server.py) and its own headless browser. SeaweedFS, Ray
+# and Playwright come from the venv (the dev extra), so only PostgreSQL and Chromium need
+# the system's package manager (`playwright install` downloads its browsers from the
+# internet; the tests use Debian's chromium instead).
+# As root with apt-get (CI: a fresh Debian), the `postgresql`, `chromium` and
+# `chromium-driver` packages are installed (no daemon is started); otherwise the script
+# says what to install and fails.
 set -euo pipefail
 
 find_initdb() {
@@ -52,23 +56,27 @@ install_postgresql() {
     return "$status"
 }
 
-if initdb="$(find_initdb)"; then
-    echo "test services: PostgreSQL server binaries at $(dirname "$initdb")"
-    exit 0
-fi
+can_apt() {
+    [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1
+}
 
-if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    echo "test services: installing PostgreSQL (apt-get install postgresql)"
-    install_postgresql
+ensure_postgresql() {
+    local initdb
     if initdb="$(find_initdb)"; then
         echo "test services: PostgreSQL server binaries at $(dirname "$initdb")"
-        exit 0
+        return 0
     fi
-    echo "test services: apt-get installed postgresql but initdb is still missing" >&2
-    exit 1
-fi
-
-cat >&2 <<'EOF'
+    if can_apt; then
+        echo "test services: installing PostgreSQL (apt-get install postgresql)"
+        install_postgresql
+        if initdb="$(find_initdb)"; then
+            echo "test services: PostgreSQL server binaries at $(dirname "$initdb")"
+            return 0
+        fi
+        echo "test services: apt-get installed postgresql but initdb is still missing" >&2
+        return 1
+    fi
+    cat >&2 <<'EOF'
 test services: PostgreSQL server binaries (initdb, postgres) not found.
 The database tests run on SQLite and on a throwaway PostgreSQL server that the suite
 starts itself; install the server package and run `make test` again:
@@ -77,4 +85,48 @@ starts itself; install the server package and run `make test` again:
   macOS:          brew install postgresql
 or point AUTOLEARN_TEST_PG_BIN at the folder that holds initdb and postgres.
 EOF
-exit 1
+    return 1
+}
+
+# The browser tests (tests/e2e/conftest.py) launch $AUTOLEARN_TEST_CHROMIUM, by default
+# /usr/bin/chromium (Debian's package), headless through Playwright.
+CHROMIUM="${AUTOLEARN_TEST_CHROMIUM:-/usr/bin/chromium}"
+
+install_chromium() {
+    export DEBIAN_FRONTEND=noninteractive
+    local pkgs=(chromium chromium-driver fonts-liberation)
+    if ! apt-get install -y --no-install-recommends "${pkgs[@]}"; then
+        apt-get update && apt-get install -y --no-install-recommends "${pkgs[@]}"
+    fi
+}
+
+ensure_chromium() {
+    if [[ -x "$CHROMIUM" ]]; then
+        echo "test services: Chromium at $CHROMIUM"
+        return 0
+    fi
+    if can_apt; then
+        echo "test services: installing Chromium (apt-get install chromium chromium-driver)"
+        install_chromium
+        if [[ -x "$CHROMIUM" ]]; then
+            echo "test services: Chromium at $CHROMIUM"
+            return 0
+        fi
+        echo "test services: apt-get installed chromium but $CHROMIUM is still missing" >&2
+        return 1
+    fi
+    cat >&2 <<EOF
+test services: Chromium not found at $CHROMIUM.
+The console's browser tests (tests/e2e) drive a headless Chromium through Playwright;
+install it and run 'make test' again:
+  Debian/Ubuntu:  sudo apt-get install chromium chromium-driver
+or point AUTOLEARN_TEST_CHROMIUM at a Chromium or Chrome binary
+(or leave the browser tests out: make test PYTEST_ARGS='-m "not e2e"').
+EOF
+    return 1
+}
+
+status=0
+ensure_postgresql || status=1
+ensure_chromium || status=1
+exit "$status"
