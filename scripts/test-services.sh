@@ -92,9 +92,11 @@ EOF
 # /usr/bin/chromium (Debian's package), headless through Playwright.
 CHROMIUM="${AUTOLEARN_TEST_CHROMIUM:-/usr/bin/chromium}"
 
+# Fonts: Liberation for Latin text and WenQuanYi Zen Hei for the Chinese words some
+# console strings carry, so that the screenshots (docs/screenshots) show real glyphs.
 install_chromium() {
     export DEBIAN_FRONTEND=noninteractive
-    local pkgs=(chromium chromium-driver fonts-liberation)
+    local pkgs=(chromium chromium-driver fonts-liberation fonts-wqy-zenhei)
     if ! apt-get install -y --no-install-recommends "${pkgs[@]}"; then
         apt-get update && apt-get install -y --no-install-recommends "${pkgs[@]}"
     fi
