@@ -3,7 +3,7 @@ so tasks train) on the test's AUTOLEARN_HOME, and Debian's Chromium driven by Pl
 
 - ``console``: the server's base URL; users ``root`` (admin), ``alice`` and ``bob``
   (members) exist, each with the password ``<name>-password-123`` (``tokens`` fixture).
-- ``browser``: one headless Chromium for the whole session (``AUTOLEARN_TEST_CHROMIUM``,
+- ``browser``: one headless Chromium per test module (``AUTOLEARN_TEST_CHROMIUM``,
   default ``/usr/bin/chromium``: ``scripts/test-services.sh`` installs it; Playwright's
   own downloaded browsers are not used).
 - ``page``: a fresh browser context signed in as ``alice`` through the real sign-in form;
@@ -46,8 +46,11 @@ PASSWORD = "{}-password-123"
 expect.set_options(timeout=15_000)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module. Not for the whole session: while Playwright's sync
+    API is open it holds an event loop on this thread, and a later test's
+    ``asyncio.run()`` would fail (checked)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"Chromium not found at {CHROMIUM}: run scripts/test-services.sh "
