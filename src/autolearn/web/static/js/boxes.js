@@ -62,9 +62,12 @@ function drawInto(layer, item, classes, selected = -1) {
 
 // <div class="frame"> with the image and its boxes; `alt` describes it for screen readers.
 // `tag: "span"` for a frame inside a button (phrasing content only).
-export function imageFrame(item, classes, { alt, lazy = true, id, tag = "div" } = {}) {
-  const frame = el(tag, { class: "ds-frame", style: `aspect-ratio: ${item.width} / ${item.height}` });
-  frame.append(el("img", { src: item.url, alt: alt ?? `${item.file_name}: ${describeLabels(item)}`, loading: lazy ? "lazy" : null, id, width: item.width, height: item.height, draggable: "false" }));
+// `big`: the editor's frame, at most twice the image's own width (a tiny image is not
+// blown up to a blur), and never under 360 px (room to draw on).
+export function imageFrame(item, classes, { alt, lazy = true, id, tag = "div", big = false } = {}) {
+  const size = big ? `; max-width: ${Math.max(360, 2 * item.width)}px` : "";
+  const frame = el(tag, { class: "ds-frame", style: `aspect-ratio: ${item.width} / ${item.height}${size}` });
+  frame.append(el("img", { src: item.url, alt: alt ?? `${item.source_path || item.file_name}: ${describeLabels(item)}`, loading: lazy ? "lazy" : null, id, width: item.width, height: item.height, draggable: "false" }));
   if (item.boxes && item.boxes.length) {
     const layer = svg("svg", { viewBox: `0 0 ${item.width} ${item.height}`, preserveAspectRatio: "none", "aria-hidden": "true", focusable: "false" });
     drawInto(layer, item, classes);
@@ -87,7 +90,7 @@ export class BoxEditor {
     this.selected = -1;
     this.pending = null; // index moved by the keyboard, not yet reported
     this.timer = null;
-    this.frame = imageFrame({ ...item, boxes: [] }, classes, { lazy: false, id: imageId, alt: item.file_name });
+    this.frame = imageFrame({ ...item, boxes: [] }, classes, { lazy: false, id: imageId, alt: item.source_path || item.file_name, big: true });
     this.frame.classList.add("editable");
     this.layer = svg("svg", { viewBox: `0 0 ${item.width} ${item.height}`, preserveAspectRatio: "none", "aria-hidden": "true", focusable: "false" });
     this.frame.append(this.layer);

@@ -21,8 +21,8 @@ export function renderReport(report) {
   }
   if (report.labelling) {
     const { draft, edits, message } = report.labelling;
-    box.append(el("p", {}, t("ds.report_labelling", { edits, draft: String(draft).slice(0, 8) })),
-      message ? el("p", {}, el("q", {}, message)) : null);
+    box.append(el("p", {}, t("ds.report_labelling", { edits, draft: String(draft).slice(0, 8) })));
+    if (message) box.append(el("p", {}, el("q", {}, message)));
     return box;
   }
   const dl = el("dl", { class: "ds-stats" });
@@ -138,7 +138,7 @@ function start(root) {
         el("li", { class: "tile", dataset: { sha256: item.sha256 } },
           el("figure", {},
             imageFrame(item, page.classes),
-            el("figcaption", {}, el("span", { class: "file" }, item.file_name || item.sha256.slice(0, 12)),
+            el("figcaption", {}, el("span", { class: "file" }, item.source_path || item.file_name || item.sha256.slice(0, 12)),
               el("span", { class: "labels" }, describeLabels(item)),
               item.split ? el("span", { class: "muted" }, t(`ds.split_${item.split}`)) : null)))));
       const last = Math.min(state.offset + PAGE, page.total);

@@ -45,7 +45,8 @@ function renderRefusal(error) {
     : (error.fields ?? []).map((f) => ({ file: f.field, message: f.message, code: f.code, severity: "error" }));
   return el("div", { class: "ds-refused", id: "upload-refused" },
     el("h3", {}, t("ds.upload_refused")),
-    el("p", { class: "error" }, error.message),
+    // One finding that is the message itself is said once.
+    listed.length === 1 && listed[0].message === error.message ? null : el("p", { class: "error" }, error.message),
     listed.length
       ? el("ul", { class: "ds-problems" },
           ...listed.map((p) => el("li", { class: `sev-${p.severity}`, dataset: { code: p.code ?? "" } },

@@ -19,6 +19,8 @@ const state = {
   draft: null, scenario: null, classes: [], items: [], offset: 0, total: 0,
   current: null, editor: null, queue: Promise.resolve(), edits: 0,
 };
+// The image's path in the uploaded archive tells apart two files of the same name.
+const shown = (item) => item.source_path || item.file_name || item.sha256.slice(0, 12);
 const draftPath = () => `/api/v1/datasets/${enc(name)}/drafts/${state.draft.id}`;
 
 // ---------------------------------------------------------------- sending edits
@@ -64,7 +66,7 @@ function tile(item) {
       onclick: () => choose(item),
     },
     imageFrame(item, state.classes, { tag: "span", alt: "" }),
-    el("span", { class: "file" }, item.file_name || item.sha256.slice(0, 12)),
+    el("span", { class: "file" }, shown(item)),
     el("span", { class: "labels" }, describeLabels(item))));
 }
 
@@ -124,7 +126,7 @@ function choose(item, { focus = true } = {}) {
   for (const button of tiles.querySelectorAll("button.tile")) {
     button.setAttribute("aria-pressed", String(button.dataset.sha256 === item.sha256));
   }
-  $("editor-file").textContent = `— ${item.file_name || item.sha256.slice(0, 12)}`;
+  $("editor-file").textContent = `— ${shown(item)}`;
   if (state.scenario === "detection") {
     state.editor = new BoxEditor(stage, item, state.classes, {
       imageId: "label-image",
@@ -136,11 +138,11 @@ function choose(item, { focus = true } = {}) {
     });
     showBoxes();
   } else {
-    stage.replaceChildren(imageFrame(item, state.classes, { id: "label-image", lazy: false, alt: item.file_name || t("lab.image") }));
+    stage.replaceChildren(imageFrame(item, state.classes, { id: "label-image", lazy: false, alt: shown(item) || t("lab.image"), big: true }));
     if (item.label && state.classes.includes(item.label)) classSelect.value = item.label;
   }
   $("label-image").dataset.sha256 = item.sha256;
-  $("current-label").textContent = t("lab.now", { file: item.file_name, labels: describeLabels(item) });
+  $("current-label").textContent = t("lab.now", { file: shown(item), labels: describeLabels(item) });
   if (focus) stage.focus({ preventScroll: true });
 }
 
@@ -153,7 +155,7 @@ function showBoxes() {
       dataset: { index }, onclick: () => { editor.select(index); stage.focus(); },
     }, t("lab.box_item", { label: box.label, x1: Math.round(box.bbox[0]), y1: Math.round(box.bbox[1]), x2: Math.round(box.bbox[2]), y2: Math.round(box.bbox[3]) })))));
   $("delete-box").disabled = editor.selected < 0;
-  $("current-label").textContent = t("lab.now", { file: state.current.file_name, labels: describeLabels(state.current) });
+  $("current-label").textContent = t("lab.now", { file: shown(state.current), labels: describeLabels(state.current) });
 }
 
 async function setLabel(label) {
@@ -162,7 +164,7 @@ async function setLabel(label) {
   const edit = label === null ? { op: "clear_label", item: item.sha256 } : { op: "set_label", item: item.sha256, label };
   item.label = label;
   refreshTile(item);
-  $("current-label").textContent = t("lab.now", { file: item.file_name, labels: describeLabels(item) });
+  $("current-label").textContent = t("lab.now", { file: shown(item), labels: describeLabels(item) });
   return send([edit]);
 }
 
