@@ -10,8 +10,9 @@ so tasks train) on the test's AUTOLEARN_HOME, and Debian's Chromium driven by Pl
   ``sign_in(name)`` gives a page for another user.
 - ``axe_check(page)``: axe-core (bundled by ``axe-playwright-python``) on the page; fails
   on critical violations and lists them.
-- ``snap(page, name)``: a full-page screenshot saved as ``docs/screenshots/<name>.png``
-  (the screenshots are documentation: they are committed and linked from the README).
+- ``snap(page, name)``: a full-page screenshot; saved as ``docs/screenshots/<name>.png``
+  with ``AUTOLEARN_UPDATE_SCREENSHOTS=1`` (they are documentation: committed, linked
+  from the README), else in a temporary folder.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -170,9 +172,14 @@ def check_axe(page: Page) -> None:
 
 
 def save_snap(page: Page, name: str) -> Path:
-    """Save a full-page screenshot as docs/screenshots/<name>.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """Save a full-page screenshot as <name>.png: in docs/screenshots when
+    ``AUTOLEARN_UPDATE_SCREENSHOTS=1`` (to refresh the committed ones), else in a temporary
+    folder, so that an ordinary test run leaves the working tree as it was."""
+    folder = SCREENSHOTS
+    if os.environ.get("AUTOLEARN_UPDATE_SCREENSHOTS") != "1":
+        folder = Path(tempfile.gettempdir()) / "autolearn-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True, animations="disabled")
     return path
 
