@@ -28,8 +28,9 @@ const fmt = (v) => (Math.abs(v) >= 1000 || Number.isInteger(v) ? String(Math.rou
 
 export class LineChart {
   // `host` is an element (e.g. <figure>) that gets the SVG and a legend/summary.
-  constructor(host, { title, xLabel, yLabel }) {
+  constructor(host, { title, xLabel, yLabel, empty = "" }) {
     this.host = host;
+    this.empty = empty;
     this.title = title;
     this.xLabel = xLabel;
     this.yLabel = yLabel;
@@ -66,6 +67,9 @@ export class LineChart {
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": this.summary(), class: "chart-svg" });
     const plotW = W - PAD.left - PAD.right, plotH = H - PAD.top - PAD.bottom;
     root.append(svg("rect", { x: PAD.left, y: PAD.top, width: plotW, height: plotH, class: "chart-frame" }));
+    if (!all.length && this.empty) {
+      root.append(svg("text", { x: PAD.left + plotW / 2, y: PAD.top + plotH / 2, "text-anchor": "middle", class: "chart-empty" }, this.empty));
+    }
     if (all.length) {
       const xs = all.map((p) => p[0]), ys = all.map((p) => p[1]);
       let [x0, x1] = [Math.min(...xs), Math.max(...xs)];

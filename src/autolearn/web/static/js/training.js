@@ -12,8 +12,8 @@ const RESUMABLE = new Set(["STOPPED", "FAILED"]);
 const TERMINAL = new Set(["STOPPED", "FAILED", "SUCCEED", "SUBMIT_FAILED"]);
 const $ = (id) => document.getElementById(id);
 
-const lossChart = new LineChart($("loss-chart"), { title: t("tasks.train.loss_chart"), xLabel: t("tasks.train.step_axis"), yLabel: t("tasks.train.loss_axis") });
-const metricChart = new LineChart($("metric-chart"), { title: t("tasks.train.metric_chart"), xLabel: t("tasks.train.epoch_axis"), yLabel: t("tasks.train.metric_axis") });
+const lossChart = new LineChart($("loss-chart"), { title: t("tasks.train.loss_chart"), xLabel: t("tasks.train.step_axis"), yLabel: t("tasks.train.loss_axis"), empty: t("tasks.train.no_points") });
+const metricChart = new LineChart($("metric-chart"), { title: t("tasks.train.metric_chart"), xLabel: t("tasks.train.epoch_axis"), yLabel: t("tasks.train.metric_axis"), empty: t("tasks.train.no_points") });
 
 let task = null;
 let stream = null;
