@@ -31,14 +31,11 @@ CLASSES = ["plate", "bowl", "cup", "saucer"]
 def _scenes(seed: int, n: int) -> list[DetectionSample]:
     rng = np.random.default_rng(seed)
     out = []
-    for _ in range(n):
+    for i in range(n):
         image, anns = generate_scene(rng, 160, 120)
         boxes = tuple(Box(a["label"], *a["bbox"]) for a in anns)
-        out.append(
-            DetectionSample(
-                lambda im=image: im, boxes, tuple(CLASSES.index(b.label) for b in boxes)
-            )
-        )
+        labels = tuple(CLASSES.index(b.label) for b in boxes)
+        out.append(DetectionSample(lambda im=image: im, boxes, labels, f"scene-{seed}-{i}"))
     return out
 
 
@@ -114,6 +111,26 @@ def test_model_and_report_carry_per_class_thresholds(tmp_path: Path) -> None:
         if best["threshold"] is not None:
             assert report["score_thresholds"][name] == best["threshold"]
     assert {"per_class", "pr_curves", "summary", "history"} <= set(report)
+    val = {s.sha256: s for s in _scenes(1, 8)}
+    cases = report["bad_cases"]  # a 3-epoch detector still errs on some scene
+    assert cases and [c["errors"] for c in cases] == sorted(
+        (c["errors"] for c in cases), reverse=True
+    )
+    for case in cases:
+        assert case["errors"] == len(case["missed"]) + len(case["false"])
+        truth = val[case["sha256"]].boxes
+        for box in case["missed"]:  # back in the 160 x 120 image's own pixels
+            assert any(
+                b.label == box["label"]
+                and max(
+                    abs(u - v) for u, v in zip(box["box"], (b.x1, b.y1, b.x2, b.y2), strict=True)
+                )
+                < 1
+                for b in truth
+            )
+        for box in case["false"]:
+            x1, y1, x2, y2 = box["box"]
+            assert box["label"] in CLASSES and 0 <= x1 <= x2 <= 161 and 0 <= y1 <= y2 <= 121
 
 
 def _dataset(root: Path, keep: set[str]) -> Path:

@@ -38,7 +38,10 @@ class Outcome:
 def samples(manifest: Manifest, items: list[ManifestItem], classes: list[str]) -> list[Sample]:
     """Manifest items → loadable samples, class index taken from the plan's class order."""
     index = {c: i for i, c in enumerate(classes)}
-    return [Sample(partial(manifest.open_image, item), index[item.label or ""]) for item in items]
+    return [
+        Sample(partial(manifest.open_image, item), index[item.label or ""], item.sha256)
+        for item in items
+    ]
 
 
 def detection_samples(
@@ -51,6 +54,7 @@ def detection_samples(
             partial(manifest.open_image, item),
             tuple(item.boxes or ()),
             tuple(index[b.label] for b in item.boxes or ()),
+            item.sha256,
         )
         for item in items
     ]

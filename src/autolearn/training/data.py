@@ -22,10 +22,12 @@ EVAL_CROP = 0.875
 
 @dataclass(frozen=True)
 class Sample:
-    """One image to load (a callable so any store can supply the bytes) and its class."""
+    """One image to load (a callable so any store can supply the bytes) and its class;
+    ``sha256`` names the image in its dataset (the report's bad cases point at it)."""
 
     load: Callable[[], Image.Image]
     target: int
+    sha256: str = ""
 
 
 def train_transform(size: int, mean: Sequence[float], std: Sequence[float]) -> v2.Compose:

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from autolearn.evaluation.bad_cases import WorstImages
 from autolearn.evaluation.detection import DetectionMetrics
 from autolearn.models.detection import from_model_predictions, to_model_targets
 
@@ -27,6 +28,7 @@ class DetectionOps:
             num_classes, class_names, primary=primary, score_threshold=score_threshold
         )
         self.primary = primary
+        self.worst = WorstImages(score_threshold)  # the report's bad cases
 
     @staticmethod
     def _to(
@@ -53,10 +55,12 @@ class DetectionOps:
             for o in outputs
         ]
         self.metrics.update(cpu, targets)
+        self.worst.update(cpu, targets)
         return 0.0, int(images.shape[0])  # detectors give no loss in eval mode
 
     def metric_reset(self) -> None:
         self.metrics.reset()
+        self.worst.reset()
 
     def metric_compute(self) -> dict[str, float]:
         return self.metrics.compute()

@@ -31,11 +31,13 @@ MIN_BOX_SIDE = 1.0  # px after augmentation; smaller remnants are dropped
 
 @dataclass(frozen=True)
 class DetectionSample:
-    """One image to load and its boxes (class indices in the task's class order)."""
+    """One image to load and its boxes (class indices in the task's class order);
+    ``sha256`` names the image in its dataset (the report's bad cases point at it)."""
 
     load: Callable[[], Image.Image]
     boxes: tuple[Box, ...]
     labels: tuple[int, ...]
+    sha256: str = ""
 
 
 def letterbox(size: int, fill: int = 114) -> list[Any]:

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from autolearn.evaluation.bad_cases import detection_bad_cases
 from autolearn.storage import ObjectStore
 from autolearn.tasks.results import META_KEY, REPORT_KEY
 from autolearn.training.callbacks import (
@@ -29,6 +30,7 @@ from autolearn.training.detection_data import (
     DetectionSample,
     collate,
     eval_transform,
+    letterbox_scale,
     train_transform,
 )
 from autolearn.training.hparams import Plan
@@ -48,15 +50,18 @@ DEFAULT_THRESHOLD = 0.5  # for a class the validation set could not tune (no box
 
 
 class _BestReport(Callback):
-    """Keeps the best epoch's full detection report (per class, PR curves, thresholds)."""
+    """Keeps the best epoch's full detection report (per class, PR curves, thresholds)
+    and its worst images (the bad cases)."""
 
     def __init__(self, ops: DetectionOps, classes: list[str]) -> None:
         self.ops, self.classes = ops, classes
         self.report: dict[str, Any] | None = None
+        self.worst: list[dict[str, Any]] = []
 
     def on_validation_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         if trainer.is_best:
             self.report = self.ops.metrics.report(self.classes)
+            self.worst = self.ops.worst.cases()
 
 
 def build_plan_detector(plan: Plan, pretrained: bool = True) -> nn.Module:
@@ -156,11 +161,11 @@ def _finish(
     if result.best_epoch is None or not store.exists(MODEL_KEY):
         return RunResult(result.stop_reason, None, None, None, None, resumed, result.history)
     saved = load_torch(store, MODEL_KEY)
-    detection = best.report
+    detection, worst = best.report, best.worst
     if detection is None:  # the best epoch was before a resume: one pass over validation
         trainer.model.load_state_dict(saved["state_dict"])
         evaluate(trainer.model, trainer.val_loader, ops, ctx)
-        detection = ops.metrics.report(plan.classes)
+        detection, worst = ops.metrics.report(plan.classes), ops.worst.cases()
     thresholds = score_thresholds(detection)
     _store_thresholds(store, saved, thresholds)
     report: dict[str, Any] = {
@@ -170,6 +175,7 @@ def _finish(
         "score_thresholds": thresholds,
         **detection,
         "history": result.history,
+        "bad_cases": _bad_cases(inputs, worst),
     }
     if incremental is not None:
         report["incremental"] = _incremental_report(inputs, incremental, detection, ctx)
@@ -192,6 +198,19 @@ def _finish(
         resumed,
         result.history,
     )
+
+
+def _bad_cases(inputs: RunInputs, worst: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The worst images with their boxes back in the image's own pixels: the evaluation
+    letterbox resized each one, so the factor comes from its size (one image open per
+    bad case, at most ``LIMIT``)."""
+    size = inputs.plan.input_size
+
+    def scale_of(index: int) -> tuple[float, float]:
+        width, height = inputs.val[index].load().size
+        return letterbox_scale(width, height, size)
+
+    return detection_bad_cases(worst, inputs.plan.classes, lambda i: inputs.val[i].sha256, scale_of)
 
 
 def _store_thresholds(store: ObjectStore, saved: dict[str, Any], thr: dict[str, float]) -> None:

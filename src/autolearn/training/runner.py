@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from autolearn.evaluation.bad_cases import classification_bad_cases
 from autolearn.evaluation.classification import subset_accuracy
 from autolearn.storage import ObjectStore, open_store
 from autolearn.tasks.results import META_KEY, REPORT_KEY
@@ -259,6 +260,9 @@ def _finish(
         "stop_reason": result.stop_reason.value,
         **ops.metrics.report(plan.classes),
         "history": result.history,
+        "bad_cases": classification_bad_cases(
+            logits, targets, plan.classes, [s.sha256 for s in inputs.val]
+        ),
     }
     if incremental is not None:
         report["incremental"] = _incremental_report(inputs, incremental, logits, targets, ctx)
