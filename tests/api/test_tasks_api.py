@@ -401,3 +401,16 @@ def test_create_warns_when_no_worker_serves_the_region(client: TestClient, colou
         s.add(Worker(host=HOST, pid=os.getpid(), region="local"))
     near = client.post("/api/v1/tasks", json=_spec(colours)).json()
     assert near["region"] == "local" and near["warnings"] == []
+
+
+def test_preview_plans_without_queueing(client: TestClient, colours: str) -> None:
+    preview = client.post("/api/v1/tasks/preview", json=_spec(colours))
+    assert preview.status_code == 200
+    body = preview.json()
+    assert body["dataset"] == "colours:v1" and body["plan"]["epochs"] >= 1
+    assert isinstance(body["advice"], list) and isinstance(body["warnings"], list)
+    assert client.get("/api/v1/tasks").json()["total"] == 0  # nothing was created
+    bad = _spec(colours, hyperparams={"lr": -1})
+    refused = client.post("/api/v1/tasks/preview", json=bad)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["fields"][0]["field"] == "model.hyperparams.lr"

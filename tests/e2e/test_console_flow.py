@@ -82,8 +82,18 @@ def test_member_uploads_trains_follows_evaluates_and_labels(
     axe_check(page)
     snap(page, "task-new")
 
-    # -- Next: the Training page follows the task to SUCCEED -----------------------------
+    # -- Next: the review (advice, resolved plan) before anything is queued ---------------
     page.locator("#create-task").click()
+    review = page.locator("#task-review")
+    expect(review).to_be_visible()
+    expect(page.locator("#review-plan")).to_contain_text("colours:v1")
+    expect(page.locator("#review-advice li").first).to_be_visible()
+    assert re.search(r"/console/tasks/new$", page.url)  # nothing queued yet
+    axe_check(page)
+    snap(page, "task-review")
+
+    # -- Launch: the Training page follows the task to SUCCEED ---------------------------
+    page.locator("#launch-task").click()
     page.wait_for_url(re.compile(r"/console/tasks/\d+\?created=1$"))
     task_id = int(re.findall(r"/console/tasks/(\d+)", page.url)[0])
     expect(page.locator("#task-name")).to_contain_text("colours-tiny")

@@ -94,6 +94,11 @@ class Client:
         body = spec.model_dump(mode="json") if isinstance(spec, TaskSpec) else spec
         return dict(self._call("POST", "/api/v1/tasks", json=body))
 
+    def preview_task(self, spec: TaskSpec | dict[str, Any]) -> dict[str, Any]:
+        """The plan and advice creating this task would give, without queueing it."""
+        body = spec.model_dump(mode="json") if isinstance(spec, TaskSpec) else spec
+        return dict(self._call("POST", "/api/v1/tasks/preview", json=body))
+
     def list_tasks(
         self, status: str | None = None, limit: int = 50, offset: int = 0, **filters: Any
     ) -> list[dict[str, Any]]:

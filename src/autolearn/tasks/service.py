@@ -10,7 +10,7 @@ imported from here (errors, ``parse_spec``, ``load_spec_file``, ``merge_spec``,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -33,6 +33,9 @@ from autolearn.tasks.spec import DatasetSource, TaskSpec, kind_of
 from autolearn.tasks.states import RESUMABLE, STOPPABLE, TERMINAL, Status, can_move
 from autolearn.tasks.views import event_view, model_name, task_view
 
+if TYPE_CHECKING:  # planning pulls in the training stack; load it only when used
+    from autolearn.tasks.planning import PlannedTask
+
 __all__ = [
     "DELETING",
     "EvaluationNotFoundError",
@@ -48,6 +51,7 @@ __all__ = [
     "merge_spec",
     "model_name",
     "parse_spec",
+    "preview_task",
     "resume_task",
     "stop_task",
     "task_events",
@@ -63,11 +67,8 @@ __all__ = [
 DELETING = "deleting"
 
 
-def create_task(
-    spec: TaskSpec, engine: Engine | None = None, actor: Principal | None = None
-) -> dict[str, Any]:
-    """Pin the data version, resolve the plan and advice, and queue the task (owned by
-    ``actor``; it may only use datasets and base tasks ``actor`` can see)."""
+def _plan(spec: TaskSpec, engine: Engine | None, actor: Principal | None) -> PlannedTask:
+    """Everything creation checks and resolves, without writing a task."""
     from autolearn.tasks.planning import plan_task
 
     if spec.output.path:
@@ -77,7 +78,29 @@ def create_task(
             raise TaskError(f"output.path: {exc}") from None
     with session_scope(engine) as s:
         base = _base_task(s, spec, actor) if spec.data.incremental.enabled else None
-    planned = plan_task(spec, base, engine, actor)
+    return plan_task(spec, base, engine, actor)
+
+
+def preview_task(
+    spec: TaskSpec, engine: Engine | None = None, actor: Principal | None = None
+) -> dict[str, Any]:
+    """What ``create_task`` would queue (pinned spec, resolved plan, advice), without
+    queueing it: the console shows this before launch, as the seed's "Next" step."""
+    planned = _plan(spec, engine, actor)
+    return {
+        "spec": planned.pinned_spec.model_dump(mode="json"),
+        "plan": planned.plan.model_dump(mode="json"),
+        "advice": [a.to_dict() for a in planned.advice],
+        "dataset": planned.version.ref,
+    }
+
+
+def create_task(
+    spec: TaskSpec, engine: Engine | None = None, actor: Principal | None = None
+) -> dict[str, Any]:
+    """Pin the data version, resolve the plan and advice, and queue the task (owned by
+    ``actor``; it may only use datasets and base tasks ``actor`` can see)."""
+    planned = _plan(spec, engine, actor)
     with session_scope(engine) as s:
         task = Task(
             name=spec.basic.name,

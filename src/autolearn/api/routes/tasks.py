@@ -59,20 +59,31 @@ def create(spec: TaskSpec, actor: Actor) -> dict[str, Any]:
     response has the plan and the advice, as `autolearn task create` prints them, and a
     ``warnings`` list that says when no queue worker serves the task's region (the task
     then waits in the queue until one starts)."""
+    task = service.create_task(spec, actor=actor)
+    task["warnings"] = _region_warnings(task["region"])
+    return task
+
+
+def _region_warnings(region: str) -> list[str]:
+    """A task of a region no queue worker serves waits in the queue: say so at once."""
     from autolearn.scheduler.supervisor import live_worker
 
-    task = service.create_task(spec, actor=actor)
-    region = task["region"]
-    task["warnings"] = (
-        []
-        if live_worker(region) is not None
-        else [
-            f"no queue worker serves region {region!r} now: the task waits in the queue "
-            f"until `autolearn server --regions {region}` or `autolearn worker --region "
-            f"{region}` runs"
-        ]
-    )
-    return task
+    if live_worker(region) is not None:
+        return []
+    return [
+        f"no queue worker serves region {region!r} now: the task waits in the queue "
+        f"until `autolearn server --regions {region}` or `autolearn worker --region "
+        f"{region}` runs"
+    ]
+
+
+@router.post("/preview", summary="What creating this task would queue, without queueing it")
+def preview(spec: TaskSpec, actor: Actor) -> dict[str, Any]:
+    """The same checks as create (422s name the field), the dataset version it would pin,
+    the resolved plan and the advice: the console's review step before launch."""
+    preview = service.preview_task(spec, actor=actor)
+    preview["warnings"] = _region_warnings(spec.basic.region)
+    return preview
 
 
 @router.get("", summary="List tasks: filter, sort, page")

@@ -401,18 +401,74 @@ async function start() {
   }
 }
 
+// Two steps, as the seed's "Next": the form is checked and planned by the API
+// (POST /api/v1/tasks/preview: 422s land next to their fields), the advice and the
+// resolved settings are shown, and only "Launch" queues the task.
+const review = document.getElementById("task-review");
+const launch = document.getElementById("launch-task");
+let reviewed = null;
+
+// Every scalar of the resolved plan, as the API gives it (no names written here).
+function planRows(preview) {
+  const rows = [[t("tasks.review.dataset"), preview.dataset]];
+  for (const [key, value] of Object.entries(preview.plan ?? {})) {
+    if (value !== null && typeof value !== "object") rows.push([key, value]);
+  }
+  return rows.flatMap(([name, value]) => [el("dt", {}, name), el("dd", {}, String(value))]);
+}
+
+function showReview(preview, warnings) {
+  const items = [...warnings, ...(preview.advice ?? []).map((a) => `${a.level}: ${a.message}`)];
+  document.getElementById("review-advice").replaceChildren(
+    ...(items.length ? items.map((text) => el("li", {}, text)) : [el("li", {}, t("tasks.review.no_advice"))]),
+  );
+  document.getElementById("review-plan").replaceChildren(...planRows(preview));
+  review.hidden = false;
+  review.focus();
+}
+
+form.addEventListener("input", () => {
+  reviewed = null; // a change after the review needs a new one
+  review.hidden = true;
+});
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearErrors();
   submit.disabled = true;
+  statusLine.textContent = t("tasks.new.reviewing");
+  try {
+    const body = collect();
+    const preview = await post("/api/v1/tasks/preview", body);
+    reviewed = body;
+    statusLine.textContent = "";
+    showReview(preview, preview.warnings ?? []);
+  } catch (error) {
+    statusLine.textContent = "";
+    if (error instanceof ApiError && error.fields.length) showFieldErrors(error.fields);
+    else showError(error);
+  } finally {
+    submit.disabled = false;
+  }
+});
+
+document.getElementById("edit-task").addEventListener("click", () => {
+  review.hidden = true;
+  submit.focus();
+});
+
+launch.addEventListener("click", async () => {
+  if (!reviewed) return;
+  launch.disabled = true;
   statusLine.textContent = t("tasks.new.creating");
   try {
-    const task = await post("/api/v1/tasks", collect());
+    const task = await post("/api/v1/tasks", reviewed);
     sessionStorage.setItem(`autolearn.created.${task.id}`, JSON.stringify({ advice: task.advice ?? [], warnings: task.warnings ?? [] }));
     window.location.assign(`/console/tasks/${task.id}?created=1`);
   } catch (error) {
     statusLine.textContent = "";
-    submit.disabled = false;
+    launch.disabled = false;
+    review.hidden = true;
     if (error instanceof ApiError && error.fields.length) showFieldErrors(error.fields);
     else showError(error);
   }
