@@ -13,6 +13,8 @@ from autolearn.evaluation.classification import ClassificationMetrics
 class ClassificationOps:
     """ScenarioOps for single-label image classification."""
 
+    eval_loss = True  # cross-entropy on the validation batches
+
     def __init__(
         self,
         num_classes: int,

@@ -17,6 +17,8 @@ from autolearn.models.detection import from_model_predictions, to_model_targets
 class DetectionOps:
     """ScenarioOps for object detection; the monitored metric is ``primary`` (map_50)."""
 
+    eval_loss = False  # detectors return boxes, not losses, in eval mode
+
     def __init__(
         self,
         num_classes: int,

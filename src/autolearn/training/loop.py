@@ -17,7 +17,10 @@ from torch import nn
 
 
 class ScenarioOps(Protocol):
-    """What the loop needs from a scenario."""
+    """What the loop needs from a scenario. ``eval_loss`` is False where validation gives
+    no loss (torchvision detectors in eval mode), so none is reported rather than a 0."""
+
+    eval_loss: bool
 
     def loss(self, model: nn.Module, batch: Any, device: torch.device) -> tuple[torch.Tensor, int]:
         """Training loss of one batch and the number of images in it."""
@@ -111,5 +114,6 @@ def evaluate(
     stats.seconds = time.perf_counter() - start
     stats.loss /= max(stats.images, 1)
     metrics = ops.metric_compute()
-    metrics["loss"] = stats.loss
+    if ops.eval_loss:
+        metrics["loss"] = stats.loss
     return metrics, stats
