@@ -52,3 +52,30 @@ def as_user(app: FastAPI, tokens: dict[str, str]) -> Iterator[Callable[[str | No
 def client(as_user: Callable[[str | None], TestClient]) -> TestClient:
     """The admin's client (sees everything)."""
     return as_user("root")
+
+
+def zip_folder(folder: Path, pattern: str = "*") -> bytes:
+    """The files under ``folder`` matching ``pattern`` as zip bytes, paths relative to it
+    (what a user uploads)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for file in sorted(folder.rglob(pattern)):
+            if file.is_file():
+                archive.write(file, file.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def console_session(app: FastAPI, username: str = "alice") -> tuple[TestClient, str]:
+    """A client holding ``username``'s console session cookie, and its CSRF token
+    (the ``tokens`` fixture's users have the password ``<name>-password-123``)."""
+    browser = TestClient(app)
+    browser.__enter__()
+    answer = browser.post(
+        "/api/v1/account/login",
+        json={"username": username, "password": f"{username}-password-123"},
+    )
+    assert answer.status_code == 200, answer.text
+    return browser, str(answer.json()["csrf_token"])

@@ -6,29 +6,18 @@ row, no temporary file. A refused import answers 422 with the report's problems.
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from app_fixtures import zip_folder
 from autolearn.datasets.service import list_datasets
 from autolearn.settings import get_settings
 
 Client = Callable[[str | None], TestClient]
 ZIP = {"Content-Type": "application/zip"}
-
-
-def zip_folder(folder: Path) -> bytes:
-    """The files under ``folder`` as zip bytes (paths relative to it)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for file in sorted(folder.rglob("*")):
-            if file.is_file():
-                zf.write(file, file.relative_to(folder).as_posix())
-    return buf.getvalue()
 
 
 @pytest.fixture

@@ -5,15 +5,14 @@ added in labelling and committed as a new version. axe-core on each page."""
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from app_fixtures import zip_folder
 from autolearn.datasets.samples.tableware import build
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -21,13 +20,7 @@ TRAIN_TIMEOUT_MS = 300_000
 
 
 def _coco_zip(root: Path) -> bytes:
-    folder = build(root, n_images=24, size=(160, 120), vary_size=False)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
+    return zip_folder(build(root, n_images=24, size=(160, 120), vary_size=False))
 
 
 def test_detection_data_training_evaluation_and_box_labelling(

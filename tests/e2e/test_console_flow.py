@@ -7,27 +7,19 @@ violations) and a screenshot in docs/screenshots/."""
 
 from __future__ import annotations
 
-import io
 import re
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from app_fixtures import zip_folder
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 TRAIN_TIMEOUT_MS = 240_000  # the tiny model trains in seconds; a loaded CI machine is slow
-
-
-def _zip_folder(folder: Path) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(folder.rglob("*.png")):
-            archive.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
 
 
 def _upload(page: Page, name: str, data: bytes) -> None:
@@ -51,7 +43,7 @@ def test_member_uploads_trains_follows_evaluates_and_labels(
     # -- Data center: upload a zip, see its report and the dataset in the list ----------
     # The fixture colours classes in sorted order: red first, then green.
     folder = make_learnable_folder(tmp_path / "colours", {"cherry": 8, "lime": 8})
-    _upload(page, "colours", _zip_folder(folder))
+    _upload(page, "colours", zip_folder(folder, "*.png"))
     row = page.locator("#dataset-table tbody tr[data-name='colours']")
     expect(row).to_contain_text("16")  # images
     expect(row).to_contain_text("cherry, lime")

@@ -3,14 +3,14 @@ inline errors from the API's 422, and members who never see each other's data.""
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+
+from app_fixtures import zip_folder
 
 pytestmark = pytest.mark.e2e
 
@@ -35,14 +35,6 @@ def test_new_task_form_shows_the_apis_validation_errors_next_to_their_fields(
     expect(page.locator("[data-field='model.max_duration'] .field-error")).to_have_count(0)
 
 
-def _zip_of(folder: Path) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(folder.rglob("*.png")):
-            archive.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
-
-
 def test_a_member_never_sees_another_members_dataset(
     sign_in: Callable[[str], Page],
     tmp_path: Path,
@@ -51,7 +43,7 @@ def test_a_member_never_sees_another_members_dataset(
     alice = sign_in("alice")
     alice.goto("/console/datasets")
     alice.get_by_label("Dataset name").fill("alices")
-    data = _zip_of(make_learnable_folder(tmp_path / "alices", {"a": 3, "b": 3}))
+    data = zip_folder(make_learnable_folder(tmp_path / "alices", {"a": 3, "b": 3}))
     alice.get_by_label("Zip file").set_input_files(
         {"name": "alices.zip", "mimeType": "application/zip", "buffer": data}
     )

@@ -5,9 +5,7 @@ pages rely on (a member reads and labels only what they may) hold for cookie ses
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app_fixtures import console_session, zip_folder
 from autolearn.web import dataset_pages
 from autolearn.web.i18n import strings
 
@@ -22,25 +21,12 @@ WEB = Path(dataset_pages.__file__).parent
 ZIP = {"Content-Type": "application/zip"}
 
 
-def zip_folder(folder: Path) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for file in sorted(folder.rglob("*")):
-            if file.is_file():
-                zf.write(file, file.relative_to(folder).as_posix())
-    return buf.getvalue()
-
-
 def signed_in(app: FastAPI, username: str) -> tuple[TestClient, dict[str, str]]:
-    """A browser with ``username``'s console session, and the CSRF header its pages send."""
-    browser = TestClient(app, follow_redirects=False)
-    browser.__enter__()
-    answer = browser.post(
-        "/api/v1/account/login",
-        json={"username": username, "password": f"{username}-password-123"},
-    )
-    assert answer.status_code == 200, answer.text
-    return browser, {"X-CSRF-Token": answer.json()["csrf_token"]}
+    """A browser with ``username``'s console session (no redirects followed), and the CSRF
+    header its pages send."""
+    browser, csrf = console_session(app, username)
+    browser.follow_redirects = False
+    return browser, {"X-CSRF-Token": csrf}
 
 
 @pytest.fixture

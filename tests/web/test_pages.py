@@ -10,21 +10,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app_fixtures import console_session
 from autolearn.web import pages
 from autolearn.web.i18n import strings
 
 WEB = Path(pages.__file__).parent
-
-
-def _signed_in(app: FastAPI, username: str = "alice") -> tuple[TestClient, str]:
-    browser = TestClient(app)
-    browser.__enter__()
-    answer = browser.post(
-        "/api/v1/account/login",
-        json={"username": username, "password": f"{username}-password-123"},
-    )
-    assert answer.status_code == 200
-    return browser, answer.json()["csrf_token"]
 
 
 def test_pages_need_a_session_and_come_back_after_sign_in(
@@ -37,7 +27,7 @@ def test_pages_need_a_session_and_come_back_after_sign_in(
         assert anon.get("/").headers["location"] == "/console"
         login = anon.get("/console/login", params={"next": "https://evil.example/"})
         assert 'data-next="/console"' in login.text  # no open redirect
-    browser, csrf = _signed_in(app)
+    browser, csrf = console_session(app)
     page = browser.get("/console")
     assert page.status_code == 200
     assert f'<meta name="csrf-token" content="{csrf}">' in page.text

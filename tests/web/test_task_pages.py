@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
+from app_fixtures import console_session
 from autolearn.tasks.spec import DataConfig, ModelConfig, TaskSpec
 from autolearn.web import task_pages
 from autolearn.web.i18n import strings
@@ -31,17 +32,6 @@ OUR_FILES = [
     WEB / "static" / "js" / "tasks.js",
     WEB / "static" / "js" / "chart.js",
 ]
-
-
-def _signed_in(app: FastAPI, username: str = "alice") -> TestClient:
-    browser = TestClient(app)
-    browser.__enter__()
-    answer = browser.post(
-        "/api/v1/account/login",
-        json={"username": username, "password": f"{username}-password-123"},
-    )
-    assert answer.status_code == 200
-    return browser
 
 
 def _model_leaf_paths(model: type[BaseModel], prefix: str = "") -> set[str]:
@@ -76,7 +66,7 @@ def test_pages_need_a_session(app: FastAPI, tokens: dict[str, str]) -> None:
 
 
 def test_pages_render_for_a_signed_in_user(app: FastAPI, tokens: dict[str, str]) -> None:
-    browser = _signed_in(app)
+    browser = console_session(app)[0]
     new = browser.get("/console/tasks/new", params={"region": "gpu", "copy": 4})
     assert new.status_code == 200
     assert 'id="create-task"' in new.text and 'src="/static/js/task_form.js"' in new.text
@@ -108,7 +98,9 @@ def test_pages_render_for_a_signed_in_user(app: FastAPI, tokens: dict[str, str])
 def test_region_in_the_address_cannot_break_out_of_the_page(
     app: FastAPI, tokens: dict[str, str]
 ) -> None:
-    page = _signed_in(app).get("/console/tasks/new", params={"region": '"><script>x()</script>'})
+    page = console_session(app)[0].get(
+        "/console/tasks/new", params={"region": '"><script>x()</script>'}
+    )
     assert "<script>x()" not in page.text
 
 
