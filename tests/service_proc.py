@@ -11,7 +11,7 @@ import signal
 import socket
 import subprocess
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 
 def _load_libc() -> Any:
@@ -84,3 +84,20 @@ def die_with_parent(sig: signal.Signals) -> Callable[[], None] | None:
                 _LIBC.prctl(_PR_SET_PDEATHSIG, sig)
 
     return hook
+
+
+T = TypeVar("T")
+
+
+def start_with_retries(
+    start: Callable[[], T], attempts: int, early_exit: type[Exception], what: str
+) -> T:
+    """``start()`` again (it picks fresh ports) while it fails with ``early_exit``: a port
+    taken between choosing and binding it. Raises ``early_exit`` after ``attempts``."""
+    last: Exception | None = None
+    for _ in range(attempts):
+        try:
+            return start()
+        except early_exit as exc:
+            last = exc
+    raise early_exit(f"{what} did not start after {attempts} attempts: {last}")
