@@ -12,8 +12,24 @@ LAST_KEY = "checkpoints/last.pt"  # everything resume needs, written every epoch
 MODEL_KEY = "model/model.pt"  # best validation weights + metadata
 META_KEY = "model/meta.json"  # the metadata alone, readable without torch
 REPORT_KEY = "evaluation/report.json"  # metrics, confusion matrix, per class, history
+OPTIMIZED_PREFIX = "optimized"  # optimized/<profile>/model.onnx + report.json (optimize/)
+EXPORT_PREFIX = "export"  # export/model.onnx, model.torchscript.pt, model_card.json
 # Everything a task writes into its folder (files, and folders as prefixes).
-OUTPUT_KEYS = ("spec.json", "plan.json", "checkpoints", "model", "evaluation")
+OUTPUT_KEYS = (
+    "spec.json",
+    "plan.json",
+    "checkpoints",
+    "model",
+    "evaluation",
+    OPTIMIZED_PREFIX,
+    EXPORT_PREFIX,
+)
+
+
+def optimized_key(profile: str, name: str) -> str:
+    """``optimized/<profile>/<name>``: profile ids are ``<target>-<level>`` in lower case
+    (``cpu-int8``, ``cpu-no_loss``, ``gpu-t4-fp16``); names ``model.onnx``, ``report.json``."""
+    return f"{OPTIMIZED_PREFIX}/{profile}/{name}"
 
 
 def _read_json(task: dict[str, Any], key: str) -> dict[str, Any] | None:

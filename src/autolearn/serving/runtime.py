@@ -1,0 +1,49 @@
+"""One entry point for whatever a model artifact is: a task's ``model.pt`` (PyTorch,
+``Predictor``) or an exported/optimised ``.onnx`` (ONNX Runtime, ``OnnxPredictor``).
+Services, batch prediction and the API load models through ``load_runtime`` and use only
+the ``Runtime`` protocol, so a published INT8 model and a PyTorch one serve the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+Result = dict[str, Any]
+
+
+class Runtime(Protocol):
+    """A loaded model. ``predict`` returns one JSON-ready result per image, in order, in
+    the shapes ``serving.predictor`` documents (classes with scores, or boxes)."""
+
+    meta: dict[str, Any]
+    classes: list[str]
+    kind: str  # "classification" | "detection"
+    batch_size: int
+
+    @property
+    def is_detection(self) -> bool: ...
+
+    def predict(
+        self,
+        images: Sequence[Image.Image],
+        names: Sequence[str | None] | None = None,
+        *,
+        threshold: float | None = None,
+        top_k: int = 5,
+    ) -> list[Result]: ...
+
+
+def load_runtime(uri: str, *, threads: int | None = None) -> Runtime:
+    """The runtime for a model file (local path or store URI): ``.onnx`` → ONNX Runtime,
+    anything else is read as an autolearn ``model.pt``. ``threads`` caps ONNX Runtime's
+    intra-op threads (services share the machine with each other)."""
+    if uri.lower().endswith(".onnx"):
+        from autolearn.serving.onnx_predictor import OnnxPredictor
+
+        return OnnxPredictor.from_file(uri, threads=threads)
+    from autolearn.serving.predictor import Predictor
+
+    return Predictor.from_file(uri)
