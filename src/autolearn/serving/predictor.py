@@ -155,17 +155,13 @@ def _score_holder(model: nn.Module) -> Any | None:
     return holder if isinstance(getattr(holder, "score_thresh", None), float) else None
 
 
-class Predictor:
-    """A trained model ready to predict: built from its file's metadata, in eval mode, on
-    CUDA when there is one. ``predict`` takes Pillow images; ``predict_paths`` files."""
+class BasePredictor:
+    """What every runtime shares: metadata, the evaluation transform, batching, files,
+    class thresholds and the shape of the results. A runtime supplies ``_logits`` (a
+    normalised batch → class logits) and ``_raw_detections`` (letterboxed images →
+    ``{"boxes", "scores", "labels"}`` per image, labels 0..K-1, scores above ``floor``)."""
 
-    def __init__(
-        self,
-        model: nn.Module,
-        meta: dict[str, Any],
-        device: str | torch.device | None = None,
-        batch_size: int = BATCH_SIZE,
-    ) -> None:
+    def __init__(self, meta: dict[str, Any], batch_size: int = BATCH_SIZE) -> None:
         from autolearn.tasks.spec import kind_of
 
         self.meta = meta
@@ -173,34 +169,16 @@ class Predictor:
         self.scenario: str = meta["scenario"]
         self.kind = kind_of(self.scenario)
         self.input_size = int(meta["input_size"])
-        self.device = torch.device(device) if device is not None else default_device()
         self.batch_size = max(1, batch_size)
-        self.model = model.to(self.device).eval()
         self.transform = self._make_transform()
-        holder = _score_holder(self.model)
-        self._score_floor: float | None = holder.score_thresh if holder is not None else None
 
-    @classmethod
-    def from_task(
-        cls, task_id: int, engine: Engine | None = None, device: str | None = None
-    ) -> Predictor:
-        """The best model of task ``task_id`` (``TaskNotFoundError``, or ``TaskError`` when
-        it has not written one yet)."""
-        from autolearn.tasks.service import get_task
+    def _logits(self, batch: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
 
-        return cls.from_file(model_uri(get_task(task_id, engine)), device)
-
-    @classmethod
-    def from_file(cls, path_or_uri: str | Path, device: str | None = None) -> Predictor:
-        """A ``model.pt`` written by a task: a local path or a store URI."""
-        from autolearn.training.runner import load_model_file
-
-        uri = _as_uri(path_or_uri)
-        saved = load_model_file(uri)
-        meta = check_meta(saved, str(path_or_uri))
-        model = build_model(meta)
-        model.load_state_dict(saved["state_dict"])
-        return cls(model, meta, device)
+    def _raw_detections(
+        self, images: list[torch.Tensor], floor: float
+    ) -> list[dict[str, torch.Tensor]]:
+        raise NotImplementedError
 
     @property
     def is_detection(self) -> bool:
@@ -285,8 +263,8 @@ class Predictor:
         return [r for _, _, r in self.iter_paths(paths, threshold=threshold, top_k=top_k)]
 
     def _classify(self, images: list[Image.Image], top_k: int) -> list[Result]:
-        batch = torch.stack([self.transform(img) for img in images]).to(self.device)
-        probs = self.model(batch).float().softmax(dim=1).cpu()
+        batch = torch.stack([self.transform(img) for img in images])
+        probs = self._logits(batch).float().softmax(dim=1).cpu()
         scores, indices = probs.topk(max(1, min(top_k, len(self.classes))), dim=1)
         return [
             {
@@ -301,11 +279,8 @@ class Predictor:
         ]
 
     def _detect(self, images: list[Image.Image], thresholds: list[float]) -> list[Result]:
-        from autolearn.models.detection import from_model_predictions
-
-        self._lower_score_floor(min(thresholds))
-        batch = [self.transform(img).as_subclass(torch.Tensor).to(self.device) for img in images]
-        outputs = from_model_predictions(self.meta["arch"], self.model(batch))
+        batch = [self.transform(img).as_subclass(torch.Tensor) for img in images]
+        outputs = self._raw_detections(batch, min(thresholds))
         limits = torch.tensor(thresholds)
         return [
             {
@@ -315,13 +290,6 @@ class Predictor:
             }
             for img, out in zip(images, outputs, strict=True)
         ]
-
-    def _lower_score_floor(self, lowest: float) -> None:
-        """Let the detector keep boxes down to the lowest threshold asked for (its own
-        floor, 0.05-0.2 by architecture, would hide them from ``--threshold 0.1``)."""
-        holder = _score_holder(self.model)
-        if holder is not None and self._score_floor is not None:
-            holder.score_thresh = min(self._score_floor, lowest)
 
     def _detections(
         self, out: dict[str, torch.Tensor], width: int, height: int, limits: torch.Tensor
@@ -346,3 +314,64 @@ class Predictor:
 
     def _entry(self, class_id: int, score: float) -> dict[str, Any]:
         return {"label": self.classes[class_id], "class_id": class_id, "score": round(score, 4)}
+
+
+class Predictor(BasePredictor):
+    """A trained PyTorch model ready to predict: built from its file's metadata, in eval
+    mode, on CUDA when there is one. ``predict`` takes Pillow images; ``predict_paths``
+    files."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        meta: dict[str, Any],
+        device: str | torch.device | None = None,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        super().__init__(meta, batch_size)
+        self.device = torch.device(device) if device is not None else default_device()
+        self.model = model.to(self.device).eval()
+        holder = _score_holder(self.model)
+        self._score_floor: float | None = holder.score_thresh if holder is not None else None
+
+    @classmethod
+    def from_task(
+        cls, task_id: int, engine: Engine | None = None, device: str | None = None
+    ) -> Predictor:
+        """The best model of task ``task_id`` (``TaskNotFoundError``, or ``TaskError`` when
+        it has not written one yet)."""
+        from autolearn.tasks.service import get_task
+
+        return cls.from_file(model_uri(get_task(task_id, engine)), device)
+
+    @classmethod
+    def from_file(cls, path_or_uri: str | Path, device: str | None = None) -> Predictor:
+        """A ``model.pt`` written by a task: a local path or a store URI."""
+        from autolearn.training.runner import load_model_file
+
+        uri = _as_uri(path_or_uri)
+        saved = load_model_file(uri)
+        meta = check_meta(saved, str(path_or_uri))
+        model = build_model(meta)
+        model.load_state_dict(saved["state_dict"])
+        return cls(model, meta, device)
+
+    def _logits(self, batch: torch.Tensor) -> torch.Tensor:
+        logits: torch.Tensor = self.model(batch.to(self.device))
+        return logits
+
+    def _raw_detections(
+        self, images: list[torch.Tensor], floor: float
+    ) -> list[dict[str, torch.Tensor]]:
+        from autolearn.models.detection import from_model_predictions
+
+        self._lower_score_floor(floor)
+        batch = [img.to(self.device) for img in images]
+        return from_model_predictions(self.meta["arch"], self.model(batch))
+
+    def _lower_score_floor(self, lowest: float) -> None:
+        """Let the detector keep boxes down to the lowest threshold asked for (its own
+        floor, 0.05-0.2 by architecture, would hide them from ``--threshold 0.1``)."""
+        holder = _score_holder(self.model)
+        if holder is not None and self._score_floor is not None:
+            holder.score_thresh = min(self._score_floor, lowest)
