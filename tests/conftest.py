@@ -12,6 +12,7 @@ import pytest
 pytest_plugins = [
     "service_fixtures",
     "app_fixtures",
+    "model_fixtures",
 ]  # PostgreSQL, S3 and Ray servers (tests/ is on sys.path)
 
 # Run from a plain checkout too: use src/ when the package is not installed.

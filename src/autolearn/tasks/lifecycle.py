@@ -8,11 +8,12 @@ from __future__ import annotations
 import copy
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, delete, select
+from sqlalchemy import CursorResult, Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from autolearn.accounts.principal import Principal
 from autolearn.db import Task, TaskEvent, TaskLog, session_scope
+from autolearn.db.models import ModelVersion
 from autolearn.tasks.errors import TaskStateError
 from autolearn.tasks.parsing import merge_spec, parse_spec
 from autolearn.tasks.results import remove_outputs
@@ -69,6 +70,9 @@ def delete_task(
         name = task.name
     removed = remove_outputs(output_uri, whole_folder=own_folder)
     with session_scope(engine) as s:
+        # Published versions are copies that outlive their task; they keep its id in
+        # their model card.
+        s.execute(update(ModelVersion).where(ModelVersion.task_id == task_id).values(task_id=None))
         s.execute(delete(TaskEvent).where(TaskEvent.task_id == task_id))
         s.execute(delete(TaskLog).where(TaskLog.task_id == task_id))
         gone = s.execute(delete(Task).where(Task.id == task_id, Task.stop_reason == DELETING))
