@@ -18,6 +18,8 @@ from autolearn.accounts import Principal
 from autolearn.api.routes import tasks as task_routes
 from autolearn.datasets.labelling import list_items, open_draft
 from autolearn.datasets.service import import_dataset
+from autolearn.models.published import publish
+from autolearn.serving.services import deploy
 from autolearn.storage import open_store
 from autolearn.tasks.results import META_KEY, MODEL_KEY, REPORT_KEY
 from autolearn.tasks.service import create_task, get_task, parse_spec
@@ -42,7 +44,8 @@ def bobs(
     make_learnable_folder: Callable[..., Path],
     tiny_spec: Callable[..., dict[str, Any]],
 ) -> dict[str, str]:
-    """bob's dataset, task and labelling draft, made through the services as bob."""
+    """bob's dataset, task, labelling draft, published model version and service, made
+    through the services as bob."""
     from autolearn.accounts.service import authenticate_token, list_tokens
 
     bob = authenticate_token(tokens["bob"])
@@ -59,6 +62,8 @@ def bobs(
     out.put_json(REPORT_KEY, {"metrics": {"accuracy": 1.0}})
     out.put_bytes(MODEL_KEY, b"stands in for the weights")
     draft = open_draft("bobdata:v1", actor=bob)
+    version = publish(task["id"], "bobmodel", actor=bob)  # a copy of the stand-in file
+    service = deploy(version["ref"], "bobservice", actor=bob)
     return {
         "task_id": str(task["id"]),
         "name": "bobdata",
@@ -67,6 +72,8 @@ def bobs(
         "sha256": list_items("bobdata:v1", limit=1)["items"][0]["sha256"],
         "user_id": str(bob.user_id),
         "token_id": str(list_tokens(bob.user_id)[0]["id"]),
+        "ref": str(version["id"]),
+        "service_id": str(service["id"]),
     }
 
 
@@ -109,6 +116,9 @@ def test_a_member_cannot_touch_another_members_resources(
     # and bob's things are not in alice's lists
     assert alice.get("/api/v1/tasks").json()["items"] == []
     assert "bobdata" not in [d["name"] for d in alice.get("/api/v1/datasets").json()]
+    assert alice.get("/api/v1/model-versions").json()["total"] == 0
+    assert alice.get("/api/v1/services").json()["total"] == 0
+    assert alice.get("/api/v1/model-versions/bobmodel").status_code == 404  # by name too
 
 
 def test_an_admin_reaches_everyones_resources(

@@ -21,8 +21,10 @@ from autolearn.api.routes import (
     datasets,
     evaluations,
     labelling,
+    model_versions,
     models,
     regions,
+    services,
     tasks,
     users,
 )
@@ -38,6 +40,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     to_thread.current_default_thread_limiter().total_tokens = get_settings().db_pool_size
     yield
+    from autolearn.serving.manager import shutdown
+
+    shutdown()  # the online services' batcher threads and models
 
 
 def _mount_console(app: FastAPI) -> None:
@@ -71,6 +76,8 @@ def create_app() -> FastAPI:
         models,
         evaluations,
         regions,
+        model_versions,
+        services,
     ):
         app.include_router(module.router)
     _mount_console(app)

@@ -22,7 +22,20 @@ from autolearn.datasets.formats.base import DatasetError
 from autolearn.datasets.labelling import DraftNotFoundError, ImageNotFoundError
 from autolearn.datasets.report import DatasetImportError
 from autolearn.datasets.versions import DatasetNotFoundError
+from autolearn.models.published import (
+    ModelNameTakenError,
+    ModelVersionError,
+    ModelVersionInUseError,
+    ModelVersionNotFoundError,
+    PublishRefusedError,
+)
 from autolearn.registry import RegistryError
+from autolearn.serving.errors import (
+    ServiceError,
+    ServiceNotFoundError,
+    ServiceNotReadyError,
+    ServiceOverloadedError,
+)
 from autolearn.storage import StorageError
 from autolearn.tasks.service import (
     EvaluationNotFoundError,
@@ -53,6 +66,15 @@ _MAPPING: tuple[tuple[type[Exception], int, str], ...] = (
     (AccountError, 422, "invalid_account_request"),
     (ImageTooLargeError, 413, "image_too_large"),
     (ImageError, 422, "invalid_image"),
+    (ModelVersionNotFoundError, 404, "model_version_not_found"),
+    (ModelVersionInUseError, 409, "model_version_in_use"),
+    (ModelNameTakenError, 409, "model_name_taken"),
+    (PublishRefusedError, 422, "publish_refused"),
+    (ModelVersionError, 422, "invalid_model_version"),
+    (ServiceNotFoundError, 404, "service_not_found"),
+    (ServiceOverloadedError, 429, "overloaded"),
+    (ServiceNotReadyError, 503, "not_ready"),
+    (ServiceError, 422, "invalid_service"),
 )
 
 

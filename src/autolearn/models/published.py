@@ -70,17 +70,22 @@ class PublishRefusedError(ModelVersionError):
 def parse_ref(ref: str | int) -> tuple[int | None, str | None, int | None]:
     """``(id, name, version)`` from ``12``, ``name`` or ``name:v3`` (also ``name:3``)."""
     text = str(ref).strip()
-    if text.isdigit():
+    if _is_number(text):
         return int(text), None, None
     name, sep, number = text.partition(":")
     if not sep:
         return None, name, None
     digits = number.lower().removeprefix("v")
-    if not digits.isdigit():
+    if not _is_number(digits):
         raise ModelVersionNotFoundError(
             f"model reference {text!r} is not name, name:vN or an id (e.g. digits:v2)"
         )
     return None, name, int(digits)
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only ("²".isdigit() is true, and int() refuses it), within 32 bits."""
+    return text.isascii() and text.isdigit() and int(text) < 2**31
 
 
 def version_row(

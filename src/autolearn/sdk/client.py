@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from autolearn.sdk.models import ModelsMixin
 from autolearn.tasks.spec import TaskSpec
 
 RECONNECT_S = 1.0  # wait before following a task's progress again after the server closed
@@ -39,8 +40,9 @@ class ApiError(Exception):
         self.body = body or {}  # the whole error object, e.g. an import's "report"
 
 
-class Client:
-    """``Client("http://host:8000", token=...)``; every method returns the JSON body."""
+class Client(ModelsMixin):
+    """``Client("http://host:8000", token=...)``; every method returns the JSON body
+    (published model versions and services: ``sdk/models.py``)."""
 
     def __init__(
         self,
