@@ -72,6 +72,17 @@ class Settings(BaseSettings):
     stop_grace_s: float = Field(
         default=20.0, ge=0, description="Seconds a stopping worker gets before SIGKILL."
     )
+    billing: bool = Field(
+        default=False,
+        description="Charge pay-as-you-go tasks to their owner's account (freeze at submission, "
+        "settle at the end; docs/billing.md). Off: every task is NOT_BILLING (a single-user "
+        "install); prepaid resource groups still bound capacity.",
+    )
+    resources_file: Path | None = Field(
+        default=None,
+        description="YAML resource catalogue (specs, prices, regions); unset: the one shipped "
+        "in autolearn/billing/resources.yaml.",
+    )
     num_workers: int = Field(
         default=-1, ge=-1, le=64, description="DataLoader workers; -1 picks by CPU count."
     )

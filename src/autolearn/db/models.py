@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -261,3 +262,83 @@ class Service(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     model_version: Mapped[ModelVersion] = relationship()
+
+
+class Account(Base):
+    """A billing account: one per user (``holder`` ``user:<id>``), and ``local`` for the
+    embedded operator. Money in integer cents. ``balance_cents`` is what the ledger's
+    ``amount_cents`` add up to; ``frozen_cents`` what its ``frozen_cents`` add up to;
+    available = balance − frozen, never below zero (every freeze is a conditional
+    UPDATE)."""
+
+    __tablename__ = "billing_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    balance_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    frozen_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LedgerEntry(Base):
+    """One movement on an account, never updated or deleted: ``kind`` recharge, freeze,
+    unfreeze, charge or refund; ``amount_cents`` changes the balance, ``frozen_cents``
+    the frozen part; ``*_after`` are the account's values right after it."""
+
+    __tablename__ = "billing_ledger"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("billing_accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    frozen_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    balance_after: Mapped[int] = mapped_column(BigInteger, default=0)
+    frozen_after: Mapped[int] = mapped_column(BigInteger, default=0)
+    task_id: Mapped[int | None] = mapped_column(Integer, index=True)  # kept after a delete
+    actor_id: Mapped[int | None] = mapped_column(Integer)  # who recharged (admins)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ResourceGroup(Base):
+    """A prepaid resource group: ``nodes`` nodes of one spec in one region, from
+    ``starts_at`` to ``expires_at``. Tasks naming it run inside that capacity."""
+
+    __tablename__ = "resource_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    spec: Mapped[str] = mapped_column(String(64))
+    nodes: Mapped[int] = mapped_column(Integer)
+    region: Mapped[str] = mapped_column(String(64), default="local")
+    price_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # paid for the period
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TaskCharge(Base):
+    """How one task is charged: its price (fixed at submission), what is frozen for it,
+    what it has been charged, and the run time not yet settled. ``task_id`` has no
+    foreign key: the record outlives a deleted task, as the ledger does."""
+
+    __tablename__ = "task_charges"
+
+    task_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("billing_accounts.id"), index=True)
+    charge_type: Mapped[str] = mapped_column(String(24))
+    spec: Mapped[str] = mapped_column(String(64))
+    nodes: Mapped[int] = mapped_column(Integer, default=1)
+    price_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # per node and hour
+    resource_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("resource_groups.id"), index=True
+    )
+    frozen_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    charged_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    billed_ms: Mapped[int] = mapped_column(BigInteger, default=0)  # settled run time
+    pending_ms: Mapped[int] = mapped_column(BigInteger, default=0)  # run time not yet settled
+    run_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    open: Mapped[bool] = mapped_column(Boolean, default=False)  # a freeze awaits settlement
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,48 +1,48 @@
 """Resource specs (the form's ``resources.spec``) → what a worker asks its cluster for.
 
-The catalogue is data only: one row per spec name with the node shape it stands for.
-Billing prices the same names, so a new spec is one new row here (and a price there).
-The local executor ignores it (a task runs on the queue worker's machine); the Ray
-executor turns it into actor options, so Ray places the worker where the spec fits.
+The specs themselves live in the resource catalogue (``billing/catalog.py``, a YAML
+file: node shapes, prices, regions), the one source the scheduler, billing and the
+faces read. Here they become requests: the local executor passes the CPU/GPU counts to
+the worker's environment; the Ray executor turns them into actor options, so Ray places
+the worker where the spec fits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from autolearn.billing.catalog import ResourceSpec, UnknownResourceSpec, get_catalog
+
 GIB = 1024**3
 
-
-@dataclass(frozen=True)
-class ResourceSpec:
-    """The shape of one node of a spec: vCPUs, memory and (for GPU specs) the GPU."""
-
-    cpus: float
-    memory_gb: float
-    gpus: int = 0
-    gpu_model: str | None = None  # Ray's accelerator_type name (T4, V100, A10)
-    description: str = ""
-
-
-SPECS: dict[str, ResourceSpec] = {
-    "cpu-2c8g": ResourceSpec(cpus=2, memory_gb=8, description="2 vCPU, 8 GiB"),
-    "cpu-4c16g": ResourceSpec(cpus=4, memory_gb=16, description="4 vCPU, 16 GiB"),
-    "cpu-8c32g": ResourceSpec(cpus=8, memory_gb=32, description="8 vCPU, 32 GiB"),
-    "gpu-t4": ResourceSpec(
-        cpus=8, memory_gb=32, gpus=1, gpu_model="T4", description="1 × T4 16 GB, 8 vCPU, 32 GiB"
-    ),
-    "gpu-v100": ResourceSpec(
-        cpus=8, memory_gb=64, gpus=1, gpu_model="V100", description="1 × V100, 8 vCPU, 64 GiB"
-    ),
-    "gpu-a10": ResourceSpec(
-        cpus=8, memory_gb=32, gpus=1, gpu_model="A10", description="1 × A10 24 GB, 8 vCPU, 32 GiB"
-    ),
-}
+__all__ = [
+    "GIB",
+    "SPECS",
+    "ResourceRequest",
+    "ResourceSpec",
+    "UnknownResourceSpec",
+    "lookup",
+    "ray_options",
+    "request_for",
+]
 
 
-class UnknownResourceSpec(ValueError):
-    """The task names a spec that is not in the catalogue."""
+class _CatalogSpecs(Mapping[str, ResourceSpec]):
+    """``SPECS`` as a live view of the catalogue (a changed file shows at once)."""
+
+    def __getitem__(self, name: str) -> ResourceSpec:
+        return get_catalog().specs[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(get_catalog().specs)
+
+    def __len__(self) -> int:
+        return len(get_catalog().specs)
+
+
+SPECS: Mapping[str, ResourceSpec] = _CatalogSpecs()
 
 
 @dataclass(frozen=True)
@@ -59,11 +59,7 @@ class ResourceRequest:
 
 def lookup(name: str) -> ResourceSpec:
     """The catalogue row of ``name``; the error lists the names that exist."""
-    try:
-        return SPECS[name]
-    except KeyError:
-        known = ", ".join(sorted(SPECS))
-        raise UnknownResourceSpec(f"unknown resource spec {name!r}; known specs: {known}") from None
+    return get_catalog().spec(name)
 
 
 def request_for(spec: str, count: int = 1) -> ResourceRequest:
@@ -96,3 +92,14 @@ def ray_options(request: ResourceRequest, match_gpu_model: bool = True) -> dict[
     if request.gpus and request.gpu_model and match_gpu_model:
         options["accelerator_type"] = request.gpu_model
     return options
+
+
+def local_env(request: ResourceRequest) -> dict[str, str]:
+    """The request as a local worker's environment (``AUTOLEARN_TASK_CPUS`` / ``_GPUS``),
+    for the training code to size itself by. Nothing is pinned: the local executor's
+    bound is the queue worker's ``slots``, and capping threads would slow the tasks of a
+    single-user install that never chose a spec."""
+    return {
+        "AUTOLEARN_TASK_CPUS": str(max(1, int(request.cpus))),
+        "AUTOLEARN_TASK_GPUS": str(request.gpus),
+    }

@@ -24,21 +24,23 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
+from autolearn.billing import charging as billing
 from autolearn.db import Task, TaskEvent, TaskLog, Worker, session_scope
 from autolearn.db.models import utcnow
 from autolearn.scheduler.executors import Executor, SubmitError, WorkerHandle, make_executor
 from autolearn.scheduler.executors.local import pid_alive
-from autolearn.scheduler.queue import HOST, claim_next, queued_count
+from autolearn.scheduler.queue import HOST, claim_next, queued_count, refuse_expired_groups
 from autolearn.settings import get_settings
 from autolearn.storage import open_store
 from autolearn.tasks.results import LAST_KEY
-from autolearn.tasks.states import ACTIVE, Status
+from autolearn.tasks.states import ACTIVE, TERMINAL, Status
 
 log = logging.getLogger("autolearn.supervisor")
 HEARTBEAT_S = 2.0
 WORKER_STALE_S = 15.0
 BACKSTOP_KILL_GRACE_S = 5.0
 LAUNCH_RETRY_S = (10.0, 300.0)  # first and longest pause after a launch failed (cluster down)
+BILLING_WATCH_S = 2.0  # how often running tasks' freezes are checked against their cost
 
 
 def time_tolerance(limit_s: float) -> float:
@@ -72,6 +74,7 @@ class Supervisor:
         self._recovered_at = 0.0
         self._launch_paused_until = 0.0
         self._launch_failures = 0
+        self._billed_at = 0.0
 
     # -- lifecycle -------------------------------------------------------------------
     def run(self) -> None:
@@ -112,6 +115,9 @@ class Supervisor:
             self._recovered_at = now
             self.recover()
         self.reap()
+        if now - self._billed_at >= BILLING_WATCH_S:
+            self._billed_at = now
+            self.watch_billing()
         self.enforce()
         self.launch()
 
@@ -150,6 +156,7 @@ class Supervisor:
             task = s.get(Task, task_id)
             resources = dict(task.spec.get("resources") or {}) if task is not None else {}
         try:
+            _check_placement(self.region, resources)
             handle = self.executor.launch(task_id, resources)
         except SubmitError as exc:
             self._finish_unstarted(task_id, Status.SUBMIT_FAILED, str(exc))
@@ -187,6 +194,7 @@ class Supervisor:
                 s.add(TaskEvent(task_id=task_id, kind="status", data={"status": "QUEUED"}))
             else:
                 self._end(s, task, status, None, message)
+                billing.settle(s, task, task_id)
 
     def enforce(self) -> None:
         """Deliver stop requests and the hard time-limit backstop."""
@@ -224,8 +232,36 @@ class Supervisor:
             del self.handles[task_id]
             try:
                 self._settle(handle, code)
+                self._charge(task_id)
             finally:
                 handle.release()
+
+    def _charge(self, task_id: int) -> None:
+        """The worker is gone: settle the run time of a task that ended (a crash the
+        platform requeues keeps its freeze: see ``_requeue_orphan``)."""
+        with session_scope(self.engine) as s:
+            task = s.get(Task, task_id)
+            if task is not None and Status(task.status) in TERMINAL:
+                billing.after_end(task)
+                billing.settle(s, task, task_id)
+
+    def watch_billing(self) -> None:
+        """Arrears watchdog: top up or stop running pay-as-you-go tasks whose freeze is
+        nearly spent; settle what ended unwatched; refuse tasks queued for an expired
+        group."""
+        try:
+            with session_scope(self.engine) as s:
+                for task_id in billing.watch(s, list(self.handles), self.grace_s + 10):
+                    task = s.get(Task, task_id)
+                    if task is not None and not task.stop_requested:
+                        billing.mark_arrears(s, task)
+            with session_scope(self.engine) as s:
+                for task_id in billing.open_terminal(s):
+                    if task_id not in self.handles:
+                        billing.settle(s, s.get(Task, task_id), task_id)
+            refuse_expired_groups(self.region, self.engine)
+        except Exception:  # billing must never stop the queue; it retries next tick
+            log.exception("billing watchdog failed")
 
     def _settle(self, handle: WorkerHandle, code: int) -> None:
         task_id = handle.task_id
@@ -329,6 +365,7 @@ class Supervisor:
             Supervisor._end(s, task, Status.STOPPED, "user_stop", "stopped (worker gone)")
             return
         task.status, task.resume, task.pid = Status.QUEUED.value, True, None
+        billing.credit_crash(s, task.id)  # the lost time is redone, and charged once
         s.add(
             TaskLog(
                 task_id=task.id,
@@ -344,6 +381,16 @@ class Supervisor:
                 data={"status": Status.QUEUED.value, "recovered": True},
             )
         )
+
+
+def _check_placement(region: str, resources: dict[str, object]) -> None:
+    """A spec the catalogue lacks or this region does not offer can never start here."""
+    from autolearn.billing.catalog import CatalogError, get_catalog
+
+    try:
+        get_catalog().check_placement(region, str(resources.get("spec", "cpu-2c8g")))
+    except CatalogError as exc:
+        raise SubmitError(str(exc)) from None
 
 
 def _aware(value: datetime, like: datetime) -> datetime:

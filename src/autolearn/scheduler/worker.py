@@ -30,6 +30,8 @@ log = logging.getLogger("autolearn.worker")
 
 def _begin(task_id: int, engine: Engine | None) -> Task:
     """STARTING (or QUEUED, when run by hand) → RUNNING, recording who runs it."""
+    from autolearn.billing.charging import on_running
+
     with session_scope(engine) as s:
         task = s.get(Task, task_id)
         if task is None:
@@ -44,6 +46,7 @@ def _begin(task_id: int, engine: Engine | None) -> Task:
         task.heartbeat_at = utcnow()
         data = {"status": Status.RUNNING.value, "pid": os.getpid(), "attempt": task.attempts}
         s.add(TaskEvent(task_id=task_id, kind="status", data={**data, **_placement()}))
+        on_running(s, task_id)  # pay-as-you-go: the meter starts now
         s.flush()
         s.expunge(task)
         return task

@@ -77,8 +77,25 @@ def _plan(spec: TaskSpec, engine: Engine | None, actor: Principal | None) -> Pla
         except StorageError as exc:
             raise TaskError(f"output.path: {exc}") from None
     with session_scope(engine) as s:
+        _check_resources(s, spec, actor)
         base = _base_task(s, spec, actor) if spec.data.incremental.enabled else None
     return plan_task(spec, base, engine, actor)
+
+
+def _check_resources(s: Session, spec: TaskSpec, actor: Principal | None) -> None:
+    """The spec exists and the region offers it; a prepaid group is one the caller may use
+    (same checks at preview and create, so the review step shows them)."""
+    from autolearn.billing.catalog import CatalogError, get_catalog
+    from autolearn.billing.errors import BillingError
+    from autolearn.billing.groups import check_task
+
+    res = spec.resources
+    try:
+        get_catalog().check_placement(spec.basic.region, res.spec)
+        if res.charge_type == "PREPAID" and res.resource_group:
+            check_task(s, res.resource_group, res.spec, res.count, spec.basic.region, actor)
+    except (CatalogError, BillingError) as exc:
+        raise TaskError(f"resources: {exc}") from None
 
 
 def preview_task(
@@ -119,7 +136,7 @@ def create_task(
         s.add(task)
         s.flush()
         task.output_uri = spec.output.path or default_store().uri(f"tasks/{task.id}")
-        s.add(TaskEvent(task_id=task.id, kind="status", data={"status": Status.QUEUED.value}))
+        _hold(s, task, actor)
         for advice in planned.advice:
             level = "WARNING" if advice.level == "warning" else "INFO"
             s.add(TaskLog(task_id=task.id, level=level, message=f"advice: {advice.message}"))
@@ -128,6 +145,36 @@ def create_task(
         output.put_json("spec.json", task.spec)
         output.put_json("plan.json", task.plan)
     return get_task(task_id, engine, actor)
+
+
+def _hold(s: Session, task: Task, actor: Principal | None) -> None:
+    """Freeze the pay-as-you-go deposit (or join the prepaid group) in the transaction that
+    writes the task: without the money the task is written SUBMIT_FAILED, saying how much
+    is missing, and never queued."""
+    from autolearn.billing.charging import on_submit
+    from autolearn.billing.errors import BillingError
+
+    try:
+        refusal = on_submit(s, task, actor)
+    except BillingError as exc:
+        raise TaskError(f"resources: {exc}") from None
+    if refusal is None:
+        s.add(TaskEvent(task_id=task.id, kind="status", data={"status": Status.QUEUED.value}))
+        return
+    task.status, task.stop_reason = Status.SUBMIT_FAILED.value, "insufficient_balance"
+    task.message, task.finished_at = str(refusal), utcnow()
+    s.add(TaskLog(task_id=task.id, level="ERROR", message=str(refusal)))
+    s.add(
+        TaskEvent(
+            task_id=task.id,
+            kind="status",
+            data={
+                "status": Status.SUBMIT_FAILED.value,
+                "message": str(refusal),
+                "missing_cents": refusal.missing_cents,
+            },
+        )
+    )
 
 
 def _base_task(s: Session, spec: TaskSpec, actor: Principal | None) -> dict[str, Any]:
@@ -211,9 +258,25 @@ def task_page(
         with session_scope(engine) as s:
             rows, total = listing.page(s, where, sort, limit, offset)
             items = [task_view(t) for t in rows]
+            _add_costs(s, items)
     except listing.ListError as exc:
         raise TaskError(str(exc)) from None
     return {"items": items, "total": total, "limit": limit, "offset": offset, "sort": sort}
+
+
+def _add_costs(s: Session, items: list[dict[str, Any]]) -> None:
+    """Each listed task's cost so far (one query for the page)."""
+    from autolearn.billing.money import fmt
+    from autolearn.db.models import TaskCharge
+
+    ids = [item["id"] for item in items]
+    costs = dict(
+        s.execute(
+            select(TaskCharge.task_id, TaskCharge.charged_cents).where(TaskCharge.task_id.in_(ids))
+        ).all()
+    )
+    for item in items:
+        item["cost"] = fmt(int(costs.get(item["id"], 0)))
 
 
 def stop_task(
@@ -231,7 +294,10 @@ def stop_task(
             )
         task.stop_requested = True
         if status is Status.QUEUED:
+            from autolearn.billing.charging import settle
+
             _set_status(s, task, Status.STOPPED, stop_reason="user_stop")
+            settle(s, task, task.id)  # never ran: the whole freeze goes back
         else:
             _set_status(s, task, Status.STOPPING)
     return get_task(task_id, engine, actor)
@@ -252,6 +318,9 @@ def resume_task(
             raise TaskStateError(
                 f"task {task_id} is {task.status}; only STOPPED or FAILED tasks can be resumed"
             )
+        from autolearn.billing.charging import on_resume
+
+        on_resume(s, task)  # pay-as-you-go freezes again, or InsufficientBalanceError
         task.resume, task.stop_requested = True, False
         task.stop_reason, task.message, task.finished_at = None, "", None
         _set_status(s, task, Status.QUEUED)

@@ -48,6 +48,7 @@ def task_view(task: Task, full: bool = False) -> dict[str, Any]:
     }
     if full:
         view.update(_details(task))
+        view["cost"] = view["billing"]["cost"] if view["billing"] else "0.00"
     return view
 
 
@@ -64,7 +65,19 @@ def _details(task: Task) -> dict[str, Any]:
         "heartbeat_at": iso(task.heartbeat_at),
         "model_uri": output.uri(MODEL_KEY) if output else None,
         "report_uri": output.uri(REPORT_KEY) if output else None,
+        "billing": _billing(task),
     }
+
+
+def _billing(task: Task) -> dict[str, Any] | None:
+    """The task's charge (price, frozen, cost so far, billed seconds), when it has one."""
+    from sqlalchemy.orm import object_session
+
+    from autolearn.billing.charging import charge_view
+    from autolearn.db.models import TaskCharge
+
+    s = object_session(task)
+    return charge_view(s.get(TaskCharge, task.id)) if s is not None else None
 
 
 def event_view(e: TaskEvent) -> dict[str, Any]:

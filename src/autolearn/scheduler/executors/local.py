@@ -90,7 +90,20 @@ class LocalExecutor:
         return self.logs_dir / f"task-{task_id}.log"
 
     def launch(self, task_id: int, resources: Mapping[str, Any] | None = None) -> Handle:
-        """Start the worker here; ``resources`` is not read (the task gets this machine)."""
+        """Start the worker here with the spec's CPU/GPU counts in its environment (the
+        queue worker's ``slots`` bound how many run); an unknown spec is a SubmitError."""
+        from autolearn.scheduler.executors import SubmitError
+        from autolearn.scheduler.resources import UnknownResourceSpec, local_env, request_for
+
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if resources:
+            try:
+                request = request_for(
+                    str(resources.get("spec", "cpu-2c8g")), int(resources.get("count", 1))
+                )
+            except (UnknownResourceSpec, ValueError) as exc:
+                raise SubmitError(str(exc)) from None
+            env.update(local_env(request))
         path = self.log_path(task_id)
         with path.open("ab") as log:
             proc = subprocess.Popen(
@@ -98,7 +111,7 @@ class LocalExecutor:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env=env,
             )
         return Handle(task_id=task_id, pid=proc.pid, proc=proc, log_path=path)
 
