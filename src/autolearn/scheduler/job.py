@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
 
 from autolearn.datasets.partition import partition
-from autolearn.datasets.service import Manifest, ManifestItem, load_manifest, resolve_version
+from autolearn.datasets.service import load_manifest, resolve_version
 from autolearn.db import Task
 from autolearn.scheduler.reporting import DbReporter
 from autolearn.settings import get_settings
@@ -20,9 +19,8 @@ from autolearn.storage import open_store
 from autolearn.tasks.spec import TaskSpec
 from autolearn.tasks.states import Status
 from autolearn.training.callbacks import StopReason
-from autolearn.training.data import Sample
-from autolearn.training.detection_data import DetectionSample
 from autolearn.training.hparams import Plan
+from autolearn.training.samples import detection_samples, samples
 
 log = logging.getLogger("autolearn.worker")
 
@@ -33,31 +31,6 @@ class Outcome:
     stop_reason: str | None
     message: str
     metrics: dict[str, Any] = field(default_factory=dict)
-
-
-def samples(manifest: Manifest, items: list[ManifestItem], classes: list[str]) -> list[Sample]:
-    """Manifest items → loadable samples, class index taken from the plan's class order."""
-    index = {c: i for i, c in enumerate(classes)}
-    return [
-        Sample(partial(manifest.open_image, item), index[item.label or ""], item.sha256)
-        for item in items
-    ]
-
-
-def detection_samples(
-    manifest: Manifest, items: list[ManifestItem], classes: list[str]
-) -> list[DetectionSample]:
-    """Manifest items with boxes → detection samples (labels in the plan's class order)."""
-    index = {c: i for i, c in enumerate(classes)}
-    return [
-        DetectionSample(
-            partial(manifest.open_image, item),
-            tuple(item.boxes or ()),
-            tuple(index[b.label] for b in item.boxes or ()),
-            item.sha256,
-        )
-        for item in items
-    ]
 
 
 def execute(task: Task, reporter: DbReporter, started_at: float, engine: Engine | None) -> Outcome:

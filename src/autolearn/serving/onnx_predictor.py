@@ -66,10 +66,10 @@ class OnnxPredictor(BasePredictor):
         outputs: list[np.ndarray] = self.session.run(None, {self._input: batch})
         return outputs
 
-    def _logits(self, batch: torch.Tensor) -> torch.Tensor:
+    def logits(self, batch: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(self.run(batch.numpy().astype(np.float32, copy=False))[0])
 
-    def _raw_detections(
+    def raw_detections(
         self, images: list[torch.Tensor], floor: float
     ) -> list[dict[str, torch.Tensor]]:
         from autolearn.optimize.detection_graph import postprocess

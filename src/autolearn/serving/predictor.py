@@ -157,8 +157,8 @@ def _score_holder(model: nn.Module) -> Any | None:
 
 class BasePredictor:
     """What every runtime shares: metadata, the evaluation transform, batching, files,
-    class thresholds and the shape of the results. A runtime supplies ``_logits`` (a
-    normalised batch → class logits) and ``_raw_detections`` (letterboxed images →
+    class thresholds and the shape of the results. A runtime supplies ``logits`` (a
+    normalised batch → class logits) and ``raw_detections`` (letterboxed images →
     ``{"boxes", "scores", "labels"}`` per image, labels 0..K-1, scores above ``floor``)."""
 
     def __init__(self, meta: dict[str, Any], batch_size: int = BATCH_SIZE) -> None:
@@ -172,10 +172,10 @@ class BasePredictor:
         self.batch_size = max(1, batch_size)
         self.transform = self._make_transform()
 
-    def _logits(self, batch: torch.Tensor) -> torch.Tensor:
+    def logits(self, batch: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def _raw_detections(
+    def raw_detections(
         self, images: list[torch.Tensor], floor: float
     ) -> list[dict[str, torch.Tensor]]:
         raise NotImplementedError
@@ -264,7 +264,7 @@ class BasePredictor:
 
     def _classify(self, images: list[Image.Image], top_k: int) -> list[Result]:
         batch = torch.stack([self.transform(img) for img in images])
-        probs = self._logits(batch).float().softmax(dim=1).cpu()
+        probs = self.logits(batch).float().softmax(dim=1).cpu()
         scores, indices = probs.topk(max(1, min(top_k, len(self.classes))), dim=1)
         return [
             {
@@ -280,7 +280,7 @@ class BasePredictor:
 
     def _detect(self, images: list[Image.Image], thresholds: list[float]) -> list[Result]:
         batch = [self.transform(img).as_subclass(torch.Tensor) for img in images]
-        outputs = self._raw_detections(batch, min(thresholds))
+        outputs = self.raw_detections(batch, min(thresholds))
         limits = torch.tensor(thresholds)
         return [
             {
@@ -356,11 +356,11 @@ class Predictor(BasePredictor):
         model.load_state_dict(saved["state_dict"])
         return cls(model, meta, device)
 
-    def _logits(self, batch: torch.Tensor) -> torch.Tensor:
+    def logits(self, batch: torch.Tensor) -> torch.Tensor:
         logits: torch.Tensor = self.model(batch.to(self.device))
         return logits
 
-    def _raw_detections(
+    def raw_detections(
         self, images: list[torch.Tensor], floor: float
     ) -> list[dict[str, torch.Tensor]]:
         from autolearn.models.detection import from_model_predictions

@@ -127,14 +127,31 @@ class HyperParams(_Section):
 
 
 class Optimization(_Section):
-    """模型优化: latency target, stored now and used by the optimisation stage."""
+    """模型优化: after training, an optimised model for the target's inference latency,
+    kept only if the accuracy gate accepts it (``optimize/``)."""
 
     target: Literal["none", "cpu", "gpu-t4", "gpu-v100", "gpu-a10"] = Field(
         default="none", description="Hardware to optimise inference for, or 'none'."
     )
     level: Literal["NO_LOSS", "FP16", "INT8"] = Field(
-        default="NO_LOSS", description="NO_LOSS (fp32 graph), FP16 or INT8."
+        default="NO_LOSS", description="NO_LOSS (fp32 graph), FP16 (GPU) or INT8."
     )
+    max_metric_drop: float = Field(
+        default=1.0,
+        ge=0,
+        le=100,
+        description="Accuracy gate: refuse the optimised model if the validation metric "
+        "drops by more than this many percentage points.",
+    )
+
+    @model_validator(mode="after")
+    def _level_fits_target(self) -> Optimization:
+        if self.target == "cpu" and self.level == "FP16":
+            raise ValueError(
+                "level FP16 is for GPU targets (x86 CPUs have no fast fp16 kernels); "
+                "for target cpu choose NO_LOSS or INT8"
+            )
+        return self
 
 
 class ModelConfig(_Section):

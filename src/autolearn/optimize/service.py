@@ -1,0 +1,273 @@
+"""Optimise or export a trained task's model, and the report that says what happened.
+
+``optimize_task`` (after training when the form asks, or later on any trained task):
+
+1. the profile (target × level) and the engine this worker can run it with (``profiles``);
+2. the task's validation split and calibration images from its training split, from the
+   pinned dataset version, as the worker built them;
+3. fp32 ONNX export, then INT8 quantisation when asked;
+4. the gate (``parity``): the original and the optimised model on the validation split;
+5. speed (``bench``): batch-1 latency p50/p99, batch-32 throughput, size, before and after;
+6. ``optimized/<profile>/model.onnx`` only when accepted, then ``report.json`` last, so a
+   model file never exists without the report that vouches for it.
+
+The report's ``status``: ``running`` (written first), ``ready`` (accepted: publishable),
+``refused`` (the gate: the numbers say why), ``failed`` (the error says why).
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from autolearn.optimize import bench, parity
+from autolearn.optimize.profiles import Engine, Profile, ProfileError, choose_engine
+from autolearn.tasks.results import optimized_key
+
+if TYPE_CHECKING:
+    from PIL import Image
+    from sqlalchemy import Engine as DbEngine
+
+    from autolearn.accounts import Principal
+    from autolearn.serving.predictor import BasePredictor, Predictor
+
+log = logging.getLogger("autolearn.optimize")
+
+DEFAULT_TOLERANCE = 1.0  # percentage points of the task's metric
+CALIBRATION_IMAGES = 64
+CALIBRATION_BATCH = 8
+Progress = Callable[[str], None]
+
+
+class OptimizeError(RuntimeError):
+    """An optimisation that cannot start: no model, unknown profile, unusable data."""
+
+
+def optimize_task(
+    task_id: int,
+    target: str,
+    level: str,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    actor: Principal | None = None,
+    engine: DbEngine | None = None,
+    calibration: Sequence[Image.Image] | None = None,
+    progress: Progress | None = None,
+    bench_seconds: float = 3.0,
+) -> dict[str, Any]:
+    """Optimise task ``task_id``'s best model; returns the report (also stored).
+    ``calibration`` replaces the images drawn from the training split (tests break it
+    on purpose to see the gate refuse)."""
+    from autolearn.serving.predictor import Predictor, model_uri
+    from autolearn.storage import open_store
+    from autolearn.tasks.service import get_task
+
+    say = progress or (lambda _: None)
+    task = get_task(task_id, engine, actor=actor)
+    try:
+        profile = Profile(target, level)
+    except ProfileError as exc:
+        raise OptimizeError(str(exc)) from None
+    original = Predictor.from_file(model_uri(task), device="cpu")
+    store = open_store(task["output_uri"])
+    report = _report_head(task, profile, tolerance, original.meta)
+    store.put_json(optimized_key(profile.id, "report.json"), report)
+    try:
+        chosen = _engine_for(profile)
+        report["engine"] = {
+            "name": chosen.name,
+            "precision": chosen.precision,
+            "why": chosen.reason,
+        }
+        train, val = _task_samples(task, engine, original.classes)
+        images = calibration if calibration is not None else _calibration_images(train)
+        report.update(
+            _optimise(original, profile, chosen, val, images, tolerance, say, bench_seconds, store)
+        )
+    except Exception as exc:  # the report says why; the caller sees it too
+        report.update(status="failed", message=f"{type(exc).__name__}: {exc}")
+        report["finished_at"] = _now()
+        store.put_json(optimized_key(profile.id, "report.json"), report)
+        raise
+    report["finished_at"] = _now()
+    store.put_json(optimized_key(profile.id, "report.json"), report)
+    log.info("optimisation %s of task %d: %s", profile.id, task_id, report["message"])
+    return report
+
+
+def _engine_for(profile: Profile) -> Engine:
+    import onnxruntime as ort
+
+    return choose_engine(profile, torch.cuda.is_available(), ort.get_available_providers())
+
+
+def _optimise(
+    original: Predictor,
+    profile: Profile,
+    chosen: Engine,
+    val: Sequence[Any],
+    calibration: Sequence[Image.Image],
+    tolerance: float,
+    say: Progress,
+    bench_seconds: float,
+    store: Any,
+) -> dict[str, Any]:
+    from autolearn.serving.onnx_predictor import OnnxPredictor, make_session
+
+    if chosen.name == "torch-compile-cudagraphs":
+        raise OptimizeError(
+            "torch.compile engines are chosen on a CUDA worker without an ONNX Runtime GPU "
+            "provider; install onnxruntime-gpu there to optimise for this target"
+        )
+    metric = str(original.meta.get("metric") or ("map_50" if original.is_detection else "accuracy"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _build(original, profile, calibration, Path(tmp), say)
+        session = make_session(str(path), gpu=profile.gpu)
+        optimised = OnnxPredictor(session, _meta_of(path))
+        say(f"accuracy gate on {len(val)} validation images")
+        verdict = parity.Verdict(
+            metric,
+            parity.evaluate(original, val, metric),
+            parity.evaluate(optimised, val, metric),
+            tolerance,
+        )
+        say("timing the original and the optimised model")
+        size = original.input_size
+        before = bench.measure(bench.torch_runner(original.model), size, seconds=bench_seconds)
+        after = bench.measure(bench.onnx_runner(session), size, seconds=bench_seconds)
+        if verdict.accepted:
+            store.put_bytes(optimized_key(profile.id, "model.onnx"), path.read_bytes())
+        return {
+            "status": "ready" if verdict.accepted else "refused",
+            "message": verdict.message(),
+            "gate": verdict.as_dict(),
+            "providers": optimised.providers,
+            "before": _side("pytorch-eager-fp32", verdict.before, before, _torch_size(original)),
+            "after": _side(chosen.name, verdict.after, after, path.stat().st_size),
+            "speedup_bs32": round(after.throughput_bs32 / before.throughput_bs32, 3),
+            "meta": optimised.meta,
+        }
+
+
+def _build(
+    original: Predictor,
+    profile: Profile,
+    calibration: Sequence[Image.Image],
+    folder: Path,
+    say: Progress,
+) -> Path:
+    """The optimised ONNX file for ``profile`` in ``folder``."""
+    from autolearn.optimize.export import to_onnx
+
+    fp32 = folder / "fp32.onnx"
+    say("exporting to ONNX")
+    to_onnx(original.model, original.meta, fp32)
+    if profile.level == "INT8":
+        from autolearn.optimize.quantize import quantize_int8
+
+        out = folder / "int8.onnx"
+        say(f"calibrating INT8 on {len(calibration)} training images")
+        quantize_int8(fp32, out, _batches(original, calibration))
+        return out
+    if profile.level == "FP16":
+        from autolearn.optimize.fp16 import to_fp16
+
+        out = folder / "fp16.onnx"
+        to_fp16(fp32, out)
+        return out
+    return fp32
+
+
+def _batches(runtime: BasePredictor, images: Sequence[Image.Image]) -> Iterator[np.ndarray]:
+    """Calibration batches prepared exactly as predictions will be."""
+    for start in range(0, len(images), CALIBRATION_BATCH):
+        chunk = images[start : start + CALIBRATION_BATCH]
+        tensors = [runtime.transform(img).as_subclass(torch.Tensor) for img in chunk]
+        yield torch.stack(tensors).numpy()
+
+
+def _meta_of(path: Path) -> dict[str, Any]:
+    from autolearn.optimize.export import read_metadata
+
+    return read_metadata(path)
+
+
+def _side(engine: str, metric: float, speed: bench.Speed, size: int) -> dict[str, Any]:
+    return {"engine": engine, "metric": round(metric, 6), "size_bytes": size, **speed.as_dict()}
+
+
+def _torch_size(original: Predictor) -> int:
+    return sum(t.numel() * t.element_size() for t in original.model.state_dict().values())
+
+
+def _task_samples(
+    task: dict[str, Any], engine: DbEngine | None, classes: list[str]
+) -> tuple[list[Any], list[Any]]:
+    """(train, val) samples of the task's pinned dataset version and split."""
+    from autolearn.datasets.partition import partition
+    from autolearn.datasets.service import load_manifest, resolve_version
+    from autolearn.tasks.spec import TaskSpec
+    from autolearn.training.samples import detection_samples, samples
+
+    from autolearn.db import Task, session_scope
+
+    spec = TaskSpec.model_validate(task["spec"])
+    with session_scope(engine) as s:
+        row = s.get(Task, task["id"])
+        version_id = row.dataset_version_id if row is not None else None
+    if version_id is None:
+        raise OptimizeError(f"task {task['id']} has no dataset version to evaluate on")
+    manifest = load_manifest(resolve_version(version_id, engine))
+    data = spec.data
+    part = partition(manifest, data.use_fixed_validation, data.validation_percent, data.split_seed)
+    make: Any = detection_samples if spec.kind == "detection" else samples
+    val = make(manifest, part.val, classes)
+    if not val:
+        raise OptimizeError("the task's validation split is empty: the gate needs images")
+    return make(manifest, part.train, classes), val
+
+
+def _calibration_images(train: Sequence[Any]) -> list[Image.Image]:
+    """Up to ``CALIBRATION_IMAGES`` training images, spread evenly over the split (the
+    split is stratified, so every class is represented)."""
+    if not train:
+        raise OptimizeError("the task's training split is empty: INT8 needs calibration images")
+    step = max(1, len(train) // CALIBRATION_IMAGES)
+    return [s.load() for s in list(train)[::step][:CALIBRATION_IMAGES]]
+
+
+def _report_head(
+    task: dict[str, Any], profile: Profile, tolerance: float, meta: dict[str, Any]
+) -> dict[str, Any]:
+    import onnxruntime as ort
+
+    return {
+        "task_id": task["id"],
+        "profile": profile.id,
+        "target": profile.target,
+        "level": profile.level,
+        "tolerance_points": tolerance,
+        "status": "running",
+        "message": "optimising",
+        "started_at": _now(),
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "torch": torch.__version__,
+            "onnxruntime": ort.__version__,
+        },
+        "model": meta.get("model"),
+    }
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
