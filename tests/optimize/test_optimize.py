@@ -104,3 +104,22 @@ def test_profiles_that_cannot_run_say_why(trained: dict[str, Any]) -> None:
             optimized_key("gpu-t4-fp16", "report.json")
         )
         assert report["status"] == "failed" and "CUDA" in report["message"]
+
+
+def test_the_form_optimises_after_training(
+    autolearn_home: Path,
+    make_learnable_folder: Callable[..., Path],
+    tiny_spec: Callable[..., dict[str, Any]],
+) -> None:
+    folder = make_learnable_folder(autolearn_home / "colours", {"red": 12, "blue": 12})
+    import_dataset(folder, name="colours")
+    spec = tiny_spec(optimization={"target": "cpu", "level": "INT8", "max_metric_drop": 5})
+    task = create_task(parse_spec(spec))
+    run_task(task["id"])
+    done = get_task(task["id"])
+    assert done["status"] == "SUCCEED"
+    summary = done["metrics"]["optimization"]
+    assert summary["profile"] == "cpu-int8" and summary["status"] == "ready", summary
+    assert summary["engine"] == "onnxruntime-cpu"
+    report = open_store(done["output_uri"]).get_json(optimized_key("cpu-int8", "report.json"))
+    assert report["tolerance_points"] == 5

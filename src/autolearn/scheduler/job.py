@@ -78,7 +78,35 @@ def execute(task: Task, reporter: DbReporter, started_at: float, engine: Engine 
             task_id=task.id,
         )
     )
-    return outcome_of(result, plan.metric)
+    outcome = outcome_of(result, plan.metric)
+    if outcome.status is Status.SUCCEED and spec.model.optimization.target != "none":
+        outcome.metrics["optimization"] = optimise_after_training(task.id, spec, engine)
+    return outcome
+
+
+def optimise_after_training(task_id: int, spec: TaskSpec, engine: Engine | None) -> dict[str, Any]:
+    """The form's model optimisation, run once the best model exists. Its failure or
+    refusal does not undo the training: the task still SUCCEEDs with its PyTorch model,
+    and the summary (also in ``optimized/<profile>/report.json``) says what happened."""
+    from autolearn.optimize.service import optimize_task
+
+    wanted = spec.model.optimization
+    profile = f"{wanted.target}-{wanted.level}".lower()
+    try:
+        report = optimize_task(
+            task_id,
+            wanted.target,
+            wanted.level,
+            tolerance=wanted.max_metric_drop,
+            engine=engine,
+            progress=lambda line: log.info("optimisation: %s", line),
+        )
+    except Exception as exc:  # reported, never fatal to a trained model
+        log.error("optimisation %s failed: %s", profile, exc)
+        return {"profile": profile, "status": "failed", "message": str(exc)}
+    log.info("optimisation %s: %s", profile, report["message"])
+    summary = {k: report.get(k) for k in ("profile", "status", "message", "speedup_bs32")}
+    return {**summary, "engine": report["engine"]["name"]}
 
 
 def outcome_of(result: Any, metric: str = "accuracy") -> Outcome:
