@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from autolearn.cli import admin, dataset, predict, server, task, worker
+from autolearn.cli import admin, dataset, model, predict, server, service, task, worker
 
 app = typer.Typer(
     name="autolearn",
@@ -33,11 +33,15 @@ def main(
 
 app.add_typer(task.app, name="task", help="Create, watch, stop and resume training tasks.")
 app.add_typer(dataset.app, name="dataset", help="Import and inspect dataset versions.")
+app.add_typer(model.app, name="model", help="Publish, list, download and delete model versions.")
+app.add_typer(service.app, name="service", help="Deploy model versions as online services.")
 app.add_typer(admin.app, name="admin", help="Users and API tokens (on the server machine).")
 app.command("server", help="Serve the REST API and run the task queue.")(server.server)
 app.command("worker", help="Run the task queue in this terminal.")(worker.worker)
 app.command("models", help="List the model zoo.")(worker.models)
-app.command("predict", help="Predict with a trained task's model; draw boxes.")(predict.predict)
+app.command("predict", help="Predict with a task's or a published model; draw boxes.")(
+    predict.predict
+)
 
 
 if __name__ == "__main__":

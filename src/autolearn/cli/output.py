@@ -27,14 +27,18 @@ def user_errors() -> tuple[type[BaseException], ...]:
     import httpx
 
     from autolearn.datasets.formats.base import DatasetError
+    from autolearn.models.published import ModelVersionError
     from autolearn.registry import RegistryError
     from autolearn.sdk.client import ApiError
+    from autolearn.serving.errors import ServiceError
     from autolearn.storage import StorageError
     from autolearn.tasks.service import TaskError
 
     return (
         TaskError,
         DatasetError,
+        ModelVersionError,
+        ServiceError,
         RegistryError,
         StorageError,
         FileNotFoundError,

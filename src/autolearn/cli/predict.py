@@ -1,12 +1,17 @@
-"""``autolearn predict``: a trained task's model on image files and folders.
+"""``autolearn predict``: a trained task's model, or a published model version of any
+format (``--model name:vN``), on image files and folders, batch by batch with a progress
+bar; ``--out`` writes every result as JSON.
 
 torch loads inside the command (through ``autolearn.serving``), so ``autolearn --help``
-stays instant.
+stays instant. A published version loads through ``serving.runtime.load_runtime`` and is
+used only through the ``Runtime`` protocol, so a PyTorch and an ONNX model predict alike.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +21,10 @@ from rich.markup import escape
 from autolearn.cli.output import console, err_console, print_json, run, table
 
 if TYPE_CHECKING:
-    from autolearn.serving.predictor import Predictor, Result
+    from PIL import Image
+
+    from autolearn.serving.predictor import Result
+    from autolearn.serving.runtime import Runtime
 
 
 def expand_inputs(inputs: list[Path]) -> list[Path]:
@@ -57,23 +65,57 @@ def _check_outputs(out: Path | None, draw: Path | None) -> None:
         raise typer.BadParameter(f"{draw} is a file; give a folder", param_hint="--draw")
 
 
+def iter_predictions(
+    runtime: Runtime, paths: list[Path], threshold: float | None, top_k: int
+) -> Iterator[tuple[Path, Image.Image | None, Result]]:
+    """``(path, image or None, result)`` in order, one batch of files read at a time (a
+    large folder never sits in memory); an unreadable file gets ``"error"`` and the
+    others go on."""
+    from autolearn.serving.predictor import try_read_image
+
+    size = max(1, int(getattr(runtime, "batch_size", 8) or 8))
+    for start in range(0, len(paths), size):
+        chunk = paths[start : start + size]
+        loaded = [try_read_image(p) for p in chunk]
+        good = [(p, img) for p, (img, _) in zip(chunk, loaded, strict=True) if img is not None]
+        predicted = iter(
+            runtime.predict(
+                [img for _, img in good],
+                [str(p) for p, _ in good],
+                threshold=threshold,
+                top_k=top_k,
+            )
+            if good
+            else []
+        )
+        for path, (img, error) in zip(chunk, loaded, strict=True):
+            result = next(predicted) if img is not None else {"image": str(path), "error": error}
+            yield path, img, result
+
+
 def _run_predictions(
-    predictor: Predictor,
+    runtime: Runtime,
     paths: list[Path],
     draw: Path | None,
     threshold: float | None,
     top_k: int,
+    progress: bool = False,
 ) -> list[Result]:
     """Predict batch by batch, drawing each image as its result arrives (so that images
-    are not all held in memory)."""
+    are not all held in memory); a progress bar on stderr for people."""
+    from rich.progress import Progress
+
     from autolearn.serving.draw import DrawingFolder
 
     folder = DrawingFolder(draw) if draw is not None else None
     results: list[Result] = []
-    for path, image, result in predictor.iter_paths(paths, threshold=threshold, top_k=top_k):
-        if folder is not None and image is not None:
-            folder.save(path, image, result)
-        results.append(result)
+    with Progress(console=err_console, transient=True, disable=not progress) as bar:
+        job = bar.add_task("predicting", total=len(paths))
+        for path, image, result in iter_predictions(runtime, paths, threshold, top_k):
+            if folder is not None and image is not None:
+                folder.save(path, image, result)
+            results.append(result)
+            bar.advance(job)
     return results
 
 
@@ -100,11 +142,11 @@ def _rows(result: Result, detection: bool) -> list[list[Any]]:
     ]
 
 
-def _print_results(results: list[Result], predictor: Predictor) -> None:
-    detection = predictor.is_detection
+def _print_results(results: list[Result], runtime: Runtime) -> None:
+    detection = runtime.is_detection
     last = "box (x1, y1, x2, y2)" if detection else "rank"
     rows = [row for r in results for row in _rows(r, detection)]
-    title = f"predictions of {predictor.scenario} model {predictor.meta['model']}"
+    title = f"predictions of {runtime.meta.get('scenario')} model {runtime.meta.get('model')}"
     console.print(table(title, ["image", "label", "score", last], rows))
 
 
@@ -117,10 +159,53 @@ def _summary(results: list[Result], detection: bool) -> str:
     return text + (f", [red]{failed} unreadable[/]" if failed else "")
 
 
+def _split_inputs(inputs: list[str], model: str | None) -> tuple[int | None, list[Path]]:
+    """``TASK_ID IMAGES...``, or only ``IMAGES...`` with ``--model``."""
+    if model is not None:
+        return None, [Path(i) for i in inputs]
+    first, rest = inputs[0], inputs[1:]
+    if not (first.isascii() and first.isdigit()):
+        raise typer.BadParameter(
+            f"{first!r} is not a task id; give TASK_ID IMAGES... or --model NAME:vN IMAGES...",
+            param_hint="TASK_ID",
+        )
+    if not rest:
+        raise typer.BadParameter("give at least one image file or folder", param_hint="IMAGES")
+    return int(first), [Path(i) for i in rest]
+
+
+def _load(task_id: int | None, model: str | None) -> Runtime:
+    """The task's ``model.pt``, or the published version (downloaded first from a
+    server), as a ``Runtime``."""
+    from autolearn.serving.runtime import load_runtime
+
+    if task_id is not None:
+        from autolearn.serving.predictor import Predictor
+
+        return Predictor.from_task(task_id)
+    from autolearn.cli.model_backend import current_models
+
+    backend = current_models()
+    if not backend.remote:
+        from autolearn.models.published import ready_version
+
+        return load_runtime(ready_version(str(model))["artifact_uri"])
+    folder = Path(tempfile.mkdtemp(prefix="autolearn-model-"))
+    return load_runtime(str(backend.download(str(model), folder)))
+
+
 def predict(
-    task_id: int = typer.Argument(..., help="ID of a task with a trained model."),
-    images: list[Path] = typer.Argument(
-        ..., help="Image files and/or folders (searched recursively)."
+    inputs: list[str] = typer.Argument(
+        ...,
+        metavar="[TASK_ID] IMAGES...",
+        help="A task id, then image files and/or folders (searched recursively); "
+        "with --model only the images.",
+    ),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="A published model version (name:vN, name for the latest, or id), any format, "
+        "instead of a task's model.",
     ),
     out: Path | None = typer.Option(None, "--out", help="Also write the results (JSON) here."),
     draw: Path | None = typer.Option(
@@ -137,21 +222,19 @@ def predict(
     json_out: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     """Boxes (detection) or classes (classification) for each image. Exits 1 when an image
-    could not be read (its result says why), after writing the others."""
+    could not be read (its result says why), after predicting and writing the others."""
+    task_id, images = _split_inputs(inputs, model)
     _check_outputs(out, draw)
     paths = run(lambda: expand_inputs(images))
-
-    from autolearn.serving.predictor import Predictor
-
-    predictor = run(lambda: Predictor.from_task(task_id))
-    results = _run_predictions(predictor, paths, draw, threshold, top_k)
+    runtime = run(lambda: _load(task_id, model))
+    results = _run_predictions(runtime, paths, draw, threshold, top_k, progress=not json_out)
     if out is not None:
         write_json(out, results)
     if json_out:
         print_json(results)
     else:
-        _print_results(results, predictor)
-        console.print(_summary(results, predictor.is_detection), highlight=False)
+        _print_results(results, runtime)
+        console.print(_summary(results, runtime.is_detection), highlight=False)
         for target, what in ((out, "results"), (draw, "pictures")):
             if target is not None:
                 console.print(f"{what}: {escape(str(target))}", highlight=False)
