@@ -157,3 +157,19 @@ def test_members_cannot_use_admin_routes(as_user: Callable[[str | None], TestCli
     assert alice.get("/api/v1/users").status_code == 403
     made = alice.post("/api/v1/users", json={"username": "mallory", "role": "admin"})
     assert made.status_code == 403 and made.json()["error"]["code"] == "admin_only"
+
+
+def test_a_member_cannot_read_another_members_account_or_ledger(
+    as_user: Callable[[str | None], TestClient], bobs: dict[str, str]
+) -> None:
+    root, alice = as_user("root"), as_user("alice")
+    assert root.post("/api/v1/billing/recharge", json={"user": "bob", "amount": "5.00"}).is_success
+    for path in ("/api/v1/billing/account?user=bob", "/api/v1/billing/ledger?user=bob"):
+        answer = alice.get(path)
+        assert answer.status_code == 404, path
+        assert answer.json()["error"]["code"] == "billing_not_found"
+        assert root.get(path).status_code == 200
+    assert alice.get("/api/v1/billing/ledger").json()["items"] == []  # her own: empty
+    assert as_user("bob").get("/api/v1/billing/account").json()["balance"] == "5.00"
+    refused = alice.post("/api/v1/billing/recharge", json={"user": "alice", "amount": "9.00"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "admin_only"

@@ -17,6 +17,7 @@ from autolearn.api import errors
 from autolearn.api.metrics import HttpMetrics, MetricsMiddleware
 from autolearn.api.routes import (
     account,
+    billing,
     dataset_imports,
     datasets,
     evaluations,
@@ -78,6 +79,7 @@ def create_app() -> FastAPI:
         regions,
         model_versions,
         services,
+        billing,
     ):
         app.include_router(module.router)
     _mount_console(app)

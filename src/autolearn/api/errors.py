@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse
 from autolearn.accounts.service import AccountError, AccountNotFoundError
 from autolearn.api.deps import AuthError
 from autolearn.api.routes.models import ImageError, ImageTooLargeError
+from autolearn.billing.catalog import CatalogError
+from autolearn.billing.errors import BillingError, BillingNotFoundError, InsufficientBalanceError
 from autolearn.datasets.commit import DatasetPermissionError
 from autolearn.datasets.deletion import DatasetInUseError
 from autolearn.datasets.formats.base import DatasetError
@@ -50,6 +52,10 @@ MAX_FIELDS = 100  # error rows of an import report listed as fields (the report 
 # (exception, HTTP status, code); the first match wins, so subclasses come first.
 _MAPPING: tuple[tuple[type[Exception], int, str], ...] = (
     (ModelNotFoundError, 404, "model_not_found"),
+    (InsufficientBalanceError, 402, "insufficient_balance"),
+    (BillingNotFoundError, 404, "billing_not_found"),
+    (BillingError, 422, "invalid_billing_request"),
+    (CatalogError, 422, "invalid_resource_spec"),
     (EvaluationNotFoundError, 404, "evaluation_not_found"),
     (TaskNotFoundError, 404, "task_not_found"),
     (TaskStateError, 409, "task_state_conflict"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from autolearn.cli import admin, dataset, model, predict, server, service, task, worker
+from autolearn.cli import admin, billing, dataset, model, predict, server, service, task, worker
 
 app = typer.Typer(
     name="autolearn",
@@ -36,6 +36,9 @@ app.add_typer(dataset.app, name="dataset", help="Import and inspect dataset vers
 app.add_typer(model.app, name="model", help="Publish, list, download and delete model versions.")
 app.add_typer(service.app, name="service", help="Deploy model versions as online services.")
 app.add_typer(admin.app, name="admin", help="Users and API tokens (on the server machine).")
+app.add_typer(billing.account_app, name="account", help="Balance, ledger and recharges.")
+app.add_typer(billing.groups_app, name="resource-group", help="Prepaid resource groups.")
+app.command("specs", help="The resource spec catalogue, prices and regions.")(billing.specs)
 app.command("server", help="Serve the REST API and run the task queue.")(server.server)
 app.command("worker", help="Run the task queue in this terminal.")(worker.worker)
 app.command("models", help="List the model zoo.")(worker.models)

@@ -35,6 +35,14 @@ def print_task(task: dict[str, Any], brief: bool = False) -> None:
     )
     if task.get("message"):
         console.print(f"  {escape(task['message'])}", highlight=False)
+    if task.get("billing"):
+        bill = task["billing"]
+        console.print(
+            f"  billing {task['billing_status']}: {bill['charge_type']} {bill['spec']} × "
+            f"{bill['nodes']}, cost {bill['cost']} for {fmt_seconds(bill['billed_s'])}, "
+            f"frozen {bill['frozen']}",
+            highlight=False,
+        )
     for advice in task.get("advice", []):
         colour = "yellow" if advice["level"] == "warning" else "cyan"
         mark = " (applied)" if advice.get("applied") else ""

@@ -43,6 +43,7 @@ def _flag_overrides(**flags: Any) -> dict[tuple[str, ...], Any]:
         "resource_spec": ("resources", "spec"),
         "count": ("resources", "count"),
         "charge_type": ("resources", "charge_type"),
+        "resource_group": ("resources", "resource_group"),
     }
     return {paths[k]: v for k, v in flags.items() if v is not None}
 
@@ -123,6 +124,7 @@ def create(
     resource_spec: str | None = typer.Option(None, "--resource-spec", help="e.g. cpu-2c8g."),
     count: int | None = typer.Option(None, help="Number of nodes."),
     charge_type: str | None = typer.Option(None, help="POSTPAID_BY_HOUR or PREPAID."),
+    resource_group: str | None = typer.Option(None, help="Prepaid resource group (PREPAID)."),
     wait: bool = typer.Option(False, help="Follow training with a progress bar until it ends."),
     start_worker: bool = typer.Option(
         True, "--start-worker/--no-start-worker", help="Start a queue worker if none runs."
@@ -131,6 +133,7 @@ def create(
 ) -> None:
     """Fill in the training-task form (file and/or flags) and queue the task."""
     from autolearn.cli.backend import current
+    from autolearn.cli.billing import print_estimate
     from autolearn.tasks.service import parse_spec
 
     data = build_spec_dict(
@@ -159,12 +162,18 @@ def create(
         resource_spec=resource_spec,
         count=count,
         charge_type=charge_type,
+        resource_group=resource_group,
     )
     spec = run(lambda: parse_spec(data, str(file) if file else "task options"))
     backend = current()
+    print_estimate(spec, quiet=json_out)  # cost and ETA before queuing
     task = run(lambda: backend.create_task(spec))
     if not json_out:
         print_task(task, brief=True)
+    if task["status"] == "SUBMIT_FAILED":  # refused at submission (e.g. the balance)
+        if json_out:
+            print_json(task)
+        raise typer.Exit(1)
     if start_worker and not backend.remote:  # a server runs its own queue
         _ensure_worker(task["region"])
     if wait:

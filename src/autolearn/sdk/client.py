@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from autolearn.sdk.billing import BillingMixin
 from autolearn.sdk.models import ModelsMixin
 from autolearn.tasks.spec import TaskSpec
 
@@ -40,7 +41,7 @@ class ApiError(Exception):
         self.body = body or {}  # the whole error object, e.g. an import's "report"
 
 
-class Client(ModelsMixin):
+class Client(ModelsMixin, BillingMixin):
     """``Client("http://host:8000", token=...)``; every method returns the JSON body
     (published model versions and services: ``sdk/models.py``)."""
 

@@ -80,9 +80,13 @@ def _region_warnings(region: str) -> list[str]:
 @router.post("/preview", summary="What creating this task would queue, without queueing it")
 def preview(spec: TaskSpec, actor: Actor) -> dict[str, Any]:
     """The same checks as create (422s name the field), the dataset version it would pin,
-    the resolved plan and the advice: the console's review step before launch."""
+    the resolved plan, the advice and the cost/ETA estimate: the console's review step
+    before launch."""
+    from autolearn.billing.estimate import estimate
+
     preview = service.preview_task(spec, actor=actor)
     preview["warnings"] = _region_warnings(spec.basic.region)
+    preview["estimate"] = estimate(spec, preview["plan"])  # cost and ETA, as the CLI prints
     return preview
 
 
