@@ -50,9 +50,9 @@ def _mount_console(app: FastAPI) -> None:
     """The web console: its pages (outside the OpenAPI schema) and its static files."""
     from fastapi.staticfiles import StaticFiles
 
-    from autolearn.web import dataset_pages, evaluation_pages, pages, task_pages
+    from autolearn.web import billing_pages, dataset_pages, evaluation_pages, pages, task_pages
 
-    for module in (pages, task_pages, dataset_pages, evaluation_pages):
+    for module in (pages, task_pages, dataset_pages, evaluation_pages, billing_pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=pages.HERE / "static"), name="static")
 

@@ -9,7 +9,7 @@
 // `data-field-path` with the dotted path, and a <label for>; a union's choice is radios at
 // `<union path>.<tag>`; the form gets data-ready="true" once built; submit is #create-task.
 import { ApiError, get, post } from "./api.js";
-import { el, flash, showError, t } from "./ui.js";
+import { el, flash, fmtSeconds, showError, t } from "./ui.js";
 
 const form = document.getElementById("task-form");
 const fieldsBox = document.getElementById("task-form-fields");
@@ -417,12 +417,28 @@ function planRows(preview) {
   return rows.flatMap(([name, value]) => [el("dt", {}, name), el("dd", {}, String(value))]);
 }
 
+// Cost and ETA (POST /api/v1/tasks/preview's "estimate"): money as the API's strings.
+function estimateRows(estimate) {
+  if (!estimate) return [];
+  const money = (value) => `${value} ${estimate.currency}`;
+  const rows = [
+    [t("tasks.review.eta"), fmtSeconds(estimate.eta_s)],
+    [t("tasks.review.price"), `${money(estimate.price_per_hour)} (${estimate.spec} × ${estimate.count})`],
+    [t("tasks.review.cost"), money(estimate.cost)],
+    [t("tasks.review.max_cost"), money(estimate.max_cost)],
+    [t("tasks.review.throughput"), `${estimate.images_per_s ?? "-"} (${estimate.throughput})`],
+  ];
+  if (estimate.billing) rows.push([t("tasks.review.freeze"), money(estimate.freeze)]);
+  return rows.flatMap(([name, value]) => [el("dt", {}, name), el("dd", { dataset: { estimate: name } }, value)]);
+}
+
 function showReview(preview, warnings) {
   const items = [...warnings, ...(preview.advice ?? []).map((a) => `${a.level}: ${a.message}`)];
   document.getElementById("review-advice").replaceChildren(
     ...(items.length ? items.map((text) => el("li", {}, text)) : [el("li", {}, t("tasks.review.no_advice"))]),
   );
   document.getElementById("review-plan").replaceChildren(...planRows(preview));
+  document.getElementById("review-estimate").replaceChildren(...estimateRows(preview.estimate));
   review.hidden = false;
   review.focus();
 }
