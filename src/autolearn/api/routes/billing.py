@@ -39,9 +39,7 @@ class GroupBody(BaseModel):
         default=None, max_length=64, description="Username; none: shared by all."
     )
     region: str = Field(default="local", max_length=64)
-    charge: bool = Field(
-        default=True, description="Charge the owner's account the period's price."
-    )
+    charge: bool = Field(default=True, description="Charge the owner's account the period's price.")
 
 
 @router.get("/account", summary="My account: balance, frozen, available")
