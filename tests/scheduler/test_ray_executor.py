@@ -223,12 +223,17 @@ def test_resources_the_cluster_lacks_wait_and_unknown_ones_fail(
     tiny_spec: Callable[..., dict[str, Any]],
 ) -> None:
     """gpu-t4 on a CPU-only head waits (with a note in its log) and stops at once;
-    a spec name nobody knows is SUBMIT_FAILED with the names that exist."""
+    a spec name nobody knows is SUBMIT_FAILED with the names that exist (creation refuses
+    one; a queued task's spec can still leave the catalogue when its file changes)."""
+    from autolearn.db import Task, session_scope
+
     gpu = tiny_spec()
     gpu["resources"] = {"spec": "gpu-t4"}
-    unknown = tiny_spec()
-    unknown["resources"] = {"spec": "tpu-v9"}
-    unknown_id = create_task(parse_spec(unknown))["id"]  # first: the one slot stays free
+    unknown_id = create_task(parse_spec(tiny_spec()))["id"]  # first: the one slot stays free
+    with session_scope() as s:
+        row = s.get(Task, unknown_id)
+        assert row is not None
+        row.spec = {**row.spec, "resources": {**row.spec["resources"], "spec": "tpu-v9"}}
     gpu_id = create_task(parse_spec(gpu))["id"]
     with running(supervisor(cleanup)) as sup:
         failed = wait_until(lambda: ended(unknown_id), 60, "the unknown spec to fail")

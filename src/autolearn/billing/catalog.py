@@ -166,7 +166,7 @@ def parse(data: Any, source: str = "") -> Catalog:
 
 
 @lru_cache(maxsize=4)
-def _load(path: str, mtime_ns: int) -> Catalog:
+def _load(path: str, mtime_ns: int, size: int) -> Catalog:
     with open(path, encoding="utf-8") as handle:
         return parse(yaml.safe_load(handle), path)
 
@@ -181,7 +181,7 @@ def get_catalog() -> Catalog:
     """The catalogue of this process's settings (re-read when the file changes)."""
     path = catalog_path()
     try:
-        mtime = path.stat().st_mtime_ns
+        stat = path.stat()
     except OSError as exc:
         raise CatalogError(f"cannot read the resources file {path}: {exc}") from None
-    return _load(str(path), mtime)
+    return _load(str(path), stat.st_mtime_ns, stat.st_size)
