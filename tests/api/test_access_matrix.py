@@ -21,7 +21,7 @@ from autolearn.datasets.service import import_dataset
 from autolearn.models.published import publish
 from autolearn.serving.services import deploy
 from autolearn.storage import open_store
-from autolearn.tasks.results import META_KEY, MODEL_KEY, REPORT_KEY
+from autolearn.tasks.results import META_KEY, MODEL_KEY, REPORT_KEY, optimized_key
 from autolearn.tasks.service import create_task, get_task, parse_spec
 
 PUBLIC = {"/healthz", "/metrics", "/api/v1/account/login"}
@@ -61,6 +61,7 @@ def bobs(
     out.put_json(META_KEY, {"scenario": "classification", "classes": ["a", "b"]})
     out.put_json(REPORT_KEY, {"metrics": {"accuracy": 1.0}})
     out.put_bytes(MODEL_KEY, b"stands in for the weights")
+    out.put_json(optimized_key("cpu-int8", "report.json"), {"profile": "cpu-int8", "status": "x"})
     draft = open_draft("bobdata:v1", actor=bob)
     version = publish(task["id"], "bobmodel", actor=bob)  # a copy of the stand-in file
     service = deploy(version["ref"], "bobservice", actor=bob)
@@ -74,6 +75,8 @@ def bobs(
         "token_id": str(list_tokens(bob.user_id)[0]["id"]),
         "ref": str(version["id"]),
         "service_id": str(service["id"]),
+        "profile": "cpu-int8",
+        "fmt": "card",
     }
 
 

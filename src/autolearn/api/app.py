@@ -24,6 +24,7 @@ from autolearn.api.routes import (
     labelling,
     model_versions,
     models,
+    optimizations,
     regions,
     services,
     tasks,
@@ -50,9 +51,16 @@ def _mount_console(app: FastAPI) -> None:
     """The web console: its pages (outside the OpenAPI schema) and its static files."""
     from fastapi.staticfiles import StaticFiles
 
-    from autolearn.web import billing_pages, dataset_pages, evaluation_pages, pages, task_pages
+    from autolearn.web import (
+        billing_pages,
+        dataset_pages,
+        evaluation_pages,
+        model_pages,
+        pages,
+        task_pages,
+    )
 
-    for module in (pages, task_pages, dataset_pages, evaluation_pages, billing_pages):
+    for module in (pages, task_pages, dataset_pages, evaluation_pages, billing_pages, model_pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=pages.HERE / "static"), name="static")
 
@@ -75,6 +83,7 @@ def create_app() -> FastAPI:
         labelling,
         tasks,
         models,
+        optimizations,
         evaluations,
         regions,
         model_versions,

@@ -31,6 +31,7 @@ from autolearn.models.published import (
     ModelVersionNotFoundError,
     PublishRefusedError,
 )
+from autolearn.optimize.errors import ExportError, ExportFormatError, OptimizeError, ProfileError
 from autolearn.registry import RegistryError
 from autolearn.serving.errors import (
     ServiceError,
@@ -81,6 +82,10 @@ _MAPPING: tuple[tuple[type[Exception], int, str], ...] = (
     (ServiceOverloadedError, 429, "overloaded"),
     (ServiceNotReadyError, 503, "not_ready"),
     (ServiceError, 422, "invalid_service"),
+    (ProfileError, 422, "profile_unavailable"),
+    (ExportError, 422, "export_unsupported"),
+    (ExportFormatError, 422, "invalid_export_format"),
+    (OptimizeError, 422, "optimization_failed"),
 )
 
 

@@ -27,13 +27,10 @@ from torchvision.models.detection.image_list import ImageList
 from torchvision.ops import batched_nms
 
 from autolearn.models.detection import arch_of
+from autolearn.optimize.errors import ExportError
 
 ONE_STAGE = ("fcos", "retinanet", "ssdlite")
 POST_KEYS = ("score_thresh", "nms_thresh", "detections_per_img", "topk_candidates")
-
-
-class ExportError(ValueError):
-    """A model this exporter cannot turn into a graph, with what to do instead."""
 
 
 class RawDetector(nn.Module):

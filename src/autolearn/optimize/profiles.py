@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from autolearn.optimize.errors import ProfileError
+
 Target = Literal["cpu", "gpu-t4", "gpu-v100", "gpu-a10"]
 Level = Literal["NO_LOSS", "FP16", "INT8"]
 TARGETS: tuple[str, ...] = ("cpu", "gpu-t4", "gpu-v100", "gpu-a10")
@@ -27,10 +29,6 @@ ORT_CPU = "onnxruntime-cpu"
 ORT_TRT = "onnxruntime-tensorrt"
 ORT_CUDA = "onnxruntime-cuda"
 TORCH_COMPILE = "torch-compile-cudagraphs"
-
-
-class ProfileError(ValueError):
-    """A profile that cannot run here (or anywhere), with what to choose instead."""
 
 
 @dataclass(frozen=True)

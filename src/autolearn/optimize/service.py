@@ -18,7 +18,9 @@ The report's ``status``: ``running`` (written first), ``ready`` (accepted: publi
 from __future__ import annotations
 
 import logging
+import os
 import platform
+import socket
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
@@ -29,7 +31,8 @@ import numpy as np
 import torch
 
 from autolearn.optimize import bench, parity
-from autolearn.optimize.profiles import Engine, Profile, ProfileError, choose_engine
+from autolearn.optimize.errors import OptimizeError, ProfileError
+from autolearn.optimize.profiles import Engine, Profile, choose_engine
 from autolearn.tasks.results import optimized_key
 
 if TYPE_CHECKING:
@@ -45,10 +48,6 @@ DEFAULT_TOLERANCE = 1.0  # percentage points of the task's metric
 CALIBRATION_IMAGES = 64
 CALIBRATION_BATCH = 8
 Progress = Callable[[str], None]
-
-
-class OptimizeError(RuntimeError):
-    """An optimisation that cannot start: no model, unknown profile, unusable data."""
 
 
 def optimize_task(
@@ -214,10 +213,9 @@ def _task_samples(
     """(train, val) samples of the task's pinned dataset version and split."""
     from autolearn.datasets.partition import partition
     from autolearn.datasets.service import load_manifest, resolve_version
+    from autolearn.db import Task, session_scope
     from autolearn.tasks.spec import TaskSpec
     from autolearn.training.samples import detection_samples, samples
-
-    from autolearn.db import Task, session_scope
 
     spec = TaskSpec.model_validate(task["spec"])
     with session_scope(engine) as s:
@@ -257,6 +255,8 @@ def _report_head(
         "tolerance_points": tolerance,
         "status": "running",
         "message": "optimising",
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
         "started_at": _now(),
         "machine": {
             "cpu": platform.processor() or platform.machine(),
@@ -271,3 +271,42 @@ def _report_head(
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
+
+
+def list_optimizations(
+    task_id: int, actor: Principal | None = None, engine: DbEngine | None = None
+) -> list[dict[str, Any]]:
+    """Every optimisation report of a task (one per profile), newest first. A ``running``
+    report whose process is gone from this host reads ``interrupted``."""
+    from autolearn.storage import open_store
+    from autolearn.tasks.results import OPTIMIZED_PREFIX
+    from autolearn.tasks.service import get_task
+
+    task = get_task(task_id, engine, actor=actor)
+    store = open_store(task["output_uri"])
+    keys = [k for k in store.list(OPTIMIZED_PREFIX) if k.endswith("/report.json")]
+    reports = [_alive(store.get_json(k)) for k in keys]
+    return sorted(reports, key=lambda r: str(r.get("started_at")), reverse=True)
+
+
+def get_optimization(
+    task_id: int, profile: str, actor: Principal | None = None, engine: DbEngine | None = None
+) -> dict[str, Any]:
+    """One profile's report; ``OptimizeError`` when the task has none for it."""
+    for report in list_optimizations(task_id, actor, engine):
+        if report.get("profile") == profile:
+            return report
+    raise OptimizeError(
+        f"task {task_id} has no optimisation {profile!r}; "
+        f"run `autolearn task optimize {task_id} --target … --level …`"
+    )
+
+
+def _alive(report: dict[str, Any]) -> dict[str, Any]:
+    if report.get("status") != "running" or report.get("host") != socket.gethostname():
+        return report
+    try:
+        os.kill(int(report.get("pid") or 0), 0)
+    except (OSError, ValueError):
+        return {**report, "status": "interrupted", "message": "the optimising process ended"}
+    return report
