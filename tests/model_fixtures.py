@@ -48,6 +48,22 @@ def png_bytes(
     return buffer.getvalue()
 
 
+def _colour_folder(root: Path) -> Path:
+    """Six noisy blue and six noisy red images in class folders (``conftest`` has the
+    same writer, but ``import conftest`` is ambiguous under tests/e2e)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls, base in (("blue", (40, 70, 220)), ("red", (220, 40, 40))):
+        (root / cls).mkdir(parents=True, exist_ok=True)
+        for i in range(6):
+            noise = rng.integers(-40, 41, size=(32, 32, 3))
+            pixels = np.clip(np.array(base) + noise, 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / cls / f"{i}.png")
+    return root
+
+
 def make_finished_task(
     home: Path, dataset: str = "colours", actor: Principal | None = None
 ) -> dict[str, Any]:
@@ -64,12 +80,13 @@ def make_finished_task(
     from autolearn.training.callbacks.checkpoint import save_torch
     from autolearn.training.hparams import Plan
     from autolearn.training.runner import model_meta
-    from conftest import tiny_spec, write_learnable_folder
 
-    folder = write_learnable_folder(home / f"{dataset}-images", {"blue": 6, "red": 6})
-    import_dataset(folder, name=dataset, actor=actor)
-    spec = tiny_spec()
-    spec["data"] = {"source": {"type": "dataset", "dataset": dataset}}
+    import_dataset(_colour_folder(home / f"{dataset}-images"), name=dataset, actor=actor)
+    spec = {
+        "basic": {"name": "tiny"},
+        "data": {"source": {"type": "dataset", "dataset": dataset}},
+        "model": {"pretrained": "test_tiny", "hyperparams": {"epochs": 1, "batch_size": 8}},
+    }
     task = create_task(parse_spec(spec), actor=actor)
     plan = Plan.model_validate(task["plan"])
     torch.manual_seed(0)
