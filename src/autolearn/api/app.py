@@ -42,9 +42,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     to_thread.current_default_thread_limiter().total_tokens = get_settings().db_pool_size
     yield
+    from autolearn.api.routes import optimizations
     from autolearn.serving.manager import shutdown
 
     shutdown()  # the online services' batcher threads and models
+    optimizations.shutdown()  # background optimisations finish their reports
 
 
 def _mount_console(app: FastAPI) -> None:

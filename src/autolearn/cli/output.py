@@ -28,6 +28,12 @@ def user_errors() -> tuple[type[BaseException], ...]:
 
     from autolearn.datasets.formats.base import DatasetError
     from autolearn.models.published import ModelVersionError
+    from autolearn.optimize.errors import (
+        ExportError,
+        ExportFormatError,
+        OptimizeError,
+        ProfileError,
+    )
     from autolearn.registry import RegistryError
     from autolearn.sdk.client import ApiError
     from autolearn.serving.errors import ServiceError
@@ -39,6 +45,10 @@ def user_errors() -> tuple[type[BaseException], ...]:
         DatasetError,
         ModelVersionError,
         ServiceError,
+        OptimizeError,
+        ProfileError,
+        ExportError,
+        ExportFormatError,
         RegistryError,
         StorageError,
         FileNotFoundError,

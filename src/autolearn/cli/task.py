@@ -380,3 +380,14 @@ def logs(
         if not follow or Status(run(lambda: backend.get_task(task_id))["status"]) in TERMINAL:
             return
         time.sleep(1.0)
+
+
+def _register_optimisation() -> None:
+    """``task optimize`` and ``task export`` live in their own module."""
+    from autolearn.cli import task_optimize
+
+    app.command("optimize")(task_optimize.optimize)
+    app.command("export")(task_optimize.export)
+
+
+_register_optimisation()

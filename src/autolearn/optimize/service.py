@@ -23,6 +23,7 @@ import platform
 import socket
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,41 +66,78 @@ def optimize_task(
     """Optimise task ``task_id``'s best model; returns the report (also stored).
     ``calibration`` replaces the images drawn from the training split (tests break it
     on purpose to see the gate refuse)."""
-    from autolearn.serving.predictor import Predictor, model_uri
-    from autolearn.storage import open_store
-    from autolearn.tasks.service import get_task
+    job = begin(task_id, target, level, tolerance=tolerance, actor=actor, engine=engine)
+    return job.run(calibration=calibration, progress=progress, bench_seconds=bench_seconds)
 
-    say = progress or (lambda _: None)
-    task = get_task(task_id, engine, actor=actor)
+
+@dataclass
+class Job:
+    """An optimisation whose ``running`` report is written; ``run`` does the work."""
+
+    task: dict[str, Any]
+    profile: Profile
+    tolerance: float
+    engine: DbEngine | None
+    report: dict[str, Any]
+
+    def run(
+        self,
+        calibration: Sequence[Image.Image] | None = None,
+        progress: Progress | None = None,
+        bench_seconds: float = 3.0,
+    ) -> dict[str, Any]:
+        from autolearn.serving.predictor import Predictor, model_uri
+        from autolearn.storage import open_store
+
+        say = progress or (lambda _: None)
+        task, profile, report = self.task, self.profile, self.report
+        store = open_store(task["output_uri"])
+        try:
+            chosen = _engine_for(profile)
+            report["engine"] = {
+                "name": chosen.name,
+                "precision": chosen.precision,
+                "why": chosen.reason,
+            }
+            original = Predictor.from_file(model_uri(task), device="cpu")
+            train, val = _task_samples(task, self.engine, original.classes)
+            images = calibration if calibration is not None else _calibration_images(train)
+            args = (original, profile, chosen, val, images, self.tolerance, say, bench_seconds)
+            report.update(_optimise(*args, store))
+        except Exception as exc:  # the report says why; the caller sees it too
+            report.update(status="failed", message=f"{type(exc).__name__}: {exc}")
+            report["finished_at"] = _now()
+            store.put_json(optimized_key(profile.id, "report.json"), report)
+            raise
+        report["finished_at"] = _now()
+        store.put_json(optimized_key(profile.id, "report.json"), report)
+        log.info("optimisation %s of task %d: %s", profile.id, task["id"], report["message"])
+        return report
+
+
+def begin(
+    task_id: int,
+    target: str,
+    level: str,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    actor: Principal | None = None,
+    engine: DbEngine | None = None,
+) -> Job:
+    """Check the task and the profile (errors now, not in the background) and store the
+    ``running`` report, so that a caller polling right after sees it."""
+    from autolearn.storage import open_store
+    from autolearn.tasks.results import read_meta
+    from autolearn.tasks.trained import model_file_task
+
+    task = model_file_task(task_id, engine, actor)
     try:
         profile = Profile(target, level)
     except ProfileError as exc:
         raise OptimizeError(str(exc)) from None
-    original = Predictor.from_file(model_uri(task), device="cpu")
-    store = open_store(task["output_uri"])
-    report = _report_head(task, profile, tolerance, original.meta)
-    store.put_json(optimized_key(profile.id, "report.json"), report)
-    try:
-        chosen = _engine_for(profile)
-        report["engine"] = {
-            "name": chosen.name,
-            "precision": chosen.precision,
-            "why": chosen.reason,
-        }
-        train, val = _task_samples(task, engine, original.classes)
-        images = calibration if calibration is not None else _calibration_images(train)
-        report.update(
-            _optimise(original, profile, chosen, val, images, tolerance, say, bench_seconds, store)
-        )
-    except Exception as exc:  # the report says why; the caller sees it too
-        report.update(status="failed", message=f"{type(exc).__name__}: {exc}")
-        report["finished_at"] = _now()
-        store.put_json(optimized_key(profile.id, "report.json"), report)
-        raise
-    report["finished_at"] = _now()
-    store.put_json(optimized_key(profile.id, "report.json"), report)
-    log.info("optimisation %s of task %d: %s", profile.id, task_id, report["message"])
-    return report
+    report = _report_head(task, profile, tolerance, read_meta(task) or {})
+    open_store(task["output_uri"]).put_json(optimized_key(profile.id, "report.json"), report)
+    return Job(task, profile, tolerance, engine, report)
 
 
 def _engine_for(profile: Profile) -> Engine:

@@ -19,6 +19,7 @@ import httpx
 
 from autolearn.sdk.billing import BillingMixin
 from autolearn.sdk.models import ModelsMixin
+from autolearn.sdk.optimize import OptimizeMixin
 from autolearn.tasks.spec import TaskSpec
 
 RECONNECT_S = 1.0  # wait before following a task's progress again after the server closed
@@ -41,7 +42,7 @@ class ApiError(Exception):
         self.body = body or {}  # the whole error object, e.g. an import's "report"
 
 
-class Client(ModelsMixin, BillingMixin):
+class Client(ModelsMixin, OptimizeMixin, BillingMixin):
     """``Client("http://host:8000", token=...)``; every method returns the JSON body
     (published model versions and services: ``sdk/models.py``)."""
 

@@ -33,6 +33,7 @@ ExportFormat = Literal["onnx", "torchscript", "card"]
 _running: set[tuple[int, str]] = set()
 _running_lock = threading.Lock()
 _one_at_a_time = threading.Semaphore(1)
+_threads: list[threading.Thread] = []
 
 
 class OptimizeRequest(BaseModel):
@@ -54,9 +55,8 @@ def optimize(task_id: TaskId, body: OptimizeRequest, actor: Actor) -> dict[str, 
     profile this server cannot run (FP16 on the CPU; a GPU target without a GPU) is
     refused now, not later."""
     from autolearn.optimize.profiles import Profile
-    from autolearn.tasks.trained import model_file_task
+    from autolearn.optimize.service import begin
 
-    model_file_task(task_id, actor=actor)  # 404 for a task without a model
     profile = Profile(body.target, body.level)
     _check_engine(profile)
     key = (task_id, profile.id)
@@ -64,9 +64,13 @@ def optimize(task_id: TaskId, body: OptimizeRequest, actor: Actor) -> dict[str, 
         if key in _running:
             raise TaskStateError(f"optimisation {profile.id} of task {task_id} is running")
         _running.add(key)
-    thread = threading.Thread(
-        target=_run, args=(key, body, actor), name=f"optimize-{task_id}-{profile.id}", daemon=True
-    )
+    try:
+        job = begin(task_id, body.target, body.level, tolerance=body.max_metric_drop, actor=actor)
+    except BaseException:
+        _forget(key)
+        raise
+    thread = threading.Thread(target=_run, args=(key, job), name=f"optimize-{key}", daemon=True)
+    _threads.append(thread)
     thread.start()
     return {"task_id": task_id, "profile": profile.id, "status": "running"}
 
@@ -80,19 +84,28 @@ def _check_engine(profile: Any) -> None:
     choose_engine(profile, torch.cuda.is_available(), ort.get_available_providers())
 
 
-def _run(key: tuple[int, str], body: OptimizeRequest, actor: Any) -> None:
-    from autolearn.optimize.service import optimize_task
-
+def _run(key: tuple[int, str], job: Any) -> None:
     try:
         with _one_at_a_time:
-            optimize_task(
-                key[0], body.target, body.level, tolerance=body.max_metric_drop, actor=actor
-            )
+            job.run()
     except Exception as exc:  # the stored report says why; the log keeps the trace
         log.warning("optimisation %s of task %d failed: %s", key[1], key[0], exc)
     finally:
-        with _running_lock:
-            _running.discard(key)
+        _forget(key)
+
+
+def _forget(key: tuple[int, str]) -> None:
+    with _running_lock:
+        _running.discard(key)
+
+
+def shutdown(timeout: float = 600.0) -> None:
+    """Let running optimisations finish before the process exits (the app's lifespan
+    calls this): a thread killed mid-way would leave a ``running`` report behind and
+    ONNX Runtime's thread pool aborting the interpreter."""
+    for thread in list(_threads):
+        thread.join(timeout)
+    _threads.clear()
 
 
 @router.get("/{task_id}/optimizations", summary="A model's optimisation reports")
