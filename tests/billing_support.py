@@ -1,6 +1,7 @@
-"""Billing test support: fixtures (billing switched on, users with accounts, a dataset to
-train on, a billing clock) re-exported by tests/billing/conftest.py, a stand-in executor,
-and helpers. On SQLite and PostgreSQL through the `database` fixture."""
+"""Billing test support, registered by tests/conftest.py's ``pytest_plugins``: fixtures
+(``billing_on``, ``billing_users`` with accounts, ``submit_task`` on a small dataset,
+``billing_clock``), a stand-in executor and helpers. On SQLite and PostgreSQL through the
+``database`` fixture."""
 
 from __future__ import annotations
 
@@ -100,7 +101,7 @@ def billing_on(database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+def billing_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     from autolearn.billing import charging
 
     c = Clock()
@@ -109,7 +110,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-def users(billing_on: str) -> dict[str, Principal]:
+def billing_users(billing_on: str) -> dict[str, Principal]:
     """alice and bob (members) and root (admin), as principals."""
     from autolearn.accounts.service import create_user
 
@@ -121,13 +122,13 @@ def users(billing_on: str) -> dict[str, Principal]:
 
 
 @pytest.fixture
-def submit(
-    users: dict[str, Principal],
+def submit_task(
+    billing_users: dict[str, Principal],
     autolearn_home: Path,
     make_learnable_folder: Callable[..., Path],
     tiny_spec: Callable[..., dict[str, Any]],
 ) -> Callable[..., dict[str, Any]]:
-    """``submit(actor, spec="gpu-t4", count=1, **resources)`` creates a task on 'colours'."""
+    """``submit_task(actor, spec="gpu-t4", count=1, **resources)`` creates a task on 'colours'."""
     from autolearn.datasets.service import import_dataset
     from autolearn.tasks.service import create_task, merge_spec, parse_spec
 

@@ -13,6 +13,7 @@ pytest_plugins = [
     "service_fixtures",
     "app_fixtures",
     "model_fixtures",
+    "billing_support",
 ]  # PostgreSQL, S3 and Ray servers (tests/ is on sys.path)
 
 # Run from a plain checkout too: use src/ when the package is not installed.

@@ -21,11 +21,11 @@ SUBMISSIONS, AFFORDABLE = 100, 10
 
 
 def test_100_submissions_at_once_freeze_exactly_what_the_balance_covers(
-    users: dict[str, Principal], submit: Callable[..., dict[str, Any]]
+    billing_users: dict[str, Principal], submit_task: Callable[..., dict[str, Any]]
 ) -> None:
-    alice = users["alice"]
+    alice = billing_users["alice"]
     recharge(alice, "240.23")  # 10 × 24.00 (gpu-t4, 2 h), and not an 11th
-    submit(alice, "gpu-t4")  # warm up the planning imports outside the race …
+    submit_task(alice, "gpu-t4")  # warm up the planning imports outside the race …
     from autolearn.tasks.service import stop_task
 
     stop_task(1, actor=alice)  # … and give its freeze back
@@ -37,7 +37,7 @@ def test_100_submissions_at_once_freeze_exactly_what_the_balance_covers(
     def one() -> None:
         try:
             barrier.wait(timeout=60)
-            task = submit(alice, "gpu-t4")
+            task = submit_task(alice, "gpu-t4")
             with lock:
                 results.append(task)
         except BaseException as exc:

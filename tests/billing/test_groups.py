@@ -19,21 +19,21 @@ from billing_support import FakeExecutor, account, audit, recharge
 Submit = Callable[..., dict[str, Any]]
 
 
-def prepaid(submit: Submit, actor: Principal, group: str = "team-t4", count: int = 1) -> int:
-    task = submit(actor, "gpu-t4", count, charge_type="PREPAID", resource_group=group)
+def prepaid(submit_task: Submit, actor: Principal, group: str = "team-t4", count: int = 1) -> int:
+    task = submit_task(actor, "gpu-t4", count, charge_type="PREPAID", resource_group=group)
     assert task["status"] == "QUEUED" and task["billing_status"] == "NOT_BILLING"
     return int(task["id"])
 
 
 def test_prepaid_tasks_queue_at_capacity_and_are_not_charged(
-    users: dict[str, Principal], submit: Submit
+    billing_users: dict[str, Principal], submit_task: Submit
 ) -> None:
-    alice = users["alice"]
+    alice = billing_users["alice"]
     recharge(alice, "500.00")
     group = create_group(None, "team-t4", "gpu-t4", nodes=2, hours=10, owner="alice")
     assert group["price"] == "240.00"  # 2 nodes × 12.00/h × 10 h, paid once
     assert account(alice)["balance"] == "260.00"
-    first, second, third = (prepaid(submit, alice, count=c) for c in (1, 1, 2))
+    first, second, third = (prepaid(submit_task, alice, count=c) for c in (1, 1, 2))
     executor = FakeExecutor()
     sup = Supervisor(executor=executor, slots=5)
     sup.launch()
@@ -54,26 +54,28 @@ def test_prepaid_tasks_queue_at_capacity_and_are_not_charged(
 
 
 def test_a_full_group_does_not_hold_up_other_tasks_of_the_region(
-    users: dict[str, Principal], submit: Submit
+    billing_users: dict[str, Principal], submit_task: Submit
 ) -> None:
-    bob = users["bob"]
+    bob = billing_users["bob"]
     create_group(None, "solo", "gpu-t4", nodes=1, hours=1, charge=False)  # shared, free
-    running, waiting = prepaid(submit, bob, "solo"), prepaid(submit, bob, "solo")
+    running, waiting = prepaid(submit_task, bob, "solo"), prepaid(submit_task, bob, "solo")
     recharge(bob, "10.00")
-    other = submit(bob, "cpu-2c8g")["id"]
+    other = submit_task(bob, "cpu-2c8g")["id"]
     executor = FakeExecutor()
     Supervisor(executor=executor, slots=5).launch()
     assert sorted(executor.handles) == [running, other]
     assert get_task(waiting)["status"] == "QUEUED"
 
 
-def test_an_expired_group_takes_no_new_tasks(users: dict[str, Principal], submit: Submit) -> None:
-    alice = users["alice"]
+def test_an_expired_group_takes_no_new_tasks(
+    billing_users: dict[str, Principal], submit_task: Submit
+) -> None:
+    alice = billing_users["alice"]
     create_group(None, "old", "gpu-t4", nodes=1, hours=1, owner="alice", charge=False)
-    queued = prepaid(submit, alice, "old")
+    queued = prepaid(submit_task, alice, "old")
     expire_group(None, "old")
     with pytest.raises(TaskError, match="expired"):
-        prepaid(submit, alice, "old")
+        prepaid(submit_task, alice, "old")
     sup = Supervisor(executor=FakeExecutor())
     sup.watch_billing()
     task = get_task(queued)
@@ -81,13 +83,15 @@ def test_an_expired_group_takes_no_new_tasks(users: dict[str, Principal], submit
 
 
 def test_a_group_is_only_for_its_owner_its_spec_and_a_paid_period(
-    users: dict[str, Principal], submit: Submit
+    billing_users: dict[str, Principal], submit_task: Submit
 ) -> None:
     create_group(None, "alices", "gpu-t4", nodes=1, hours=1, owner="alice", charge=False)
     with pytest.raises(TaskError, match="does not exist"):
-        prepaid(submit, users["bob"], "alices")
+        prepaid(submit_task, billing_users["bob"], "alices")
     with pytest.raises(TaskError, match="gpu-t4 nodes, not gpu-a10"):
-        submit(users["alice"], "gpu-a10", charge_type="PREPAID", resource_group="alices")
+        submit_task(
+            billing_users["alice"], "gpu-a10", charge_type="PREPAID", resource_group="alices"
+        )
     with pytest.raises(InsufficientBalanceError, match="missing"):
         create_group(None, "dear", "gpu-v100", nodes=4, hours=100, owner="bob")
-    assert [g["name"] for g in list_groups(users["bob"])] == []
+    assert [g["name"] for g in list_groups(billing_users["bob"])] == []
