@@ -123,3 +123,28 @@ def test_the_form_optimises_after_training(
     assert summary["engine"] == "onnxruntime-cpu"
     report = open_store(done["output_uri"]).get_json(optimized_key("cpu-int8", "report.json"))
     assert report["tolerance_points"] == 5
+
+
+def test_a_trained_detector_optimises_with_its_map_gated(autolearn_home: Path) -> None:
+    """A tiny detector on the tableware sample through INT8: the gate reports the task's
+    detection metric for both sides, and the kept model predicts boxes."""
+    from autolearn.datasets.samples.tableware import build
+
+    folder = build(autolearn_home / "scenes", n_images=24, size=(160, 120), vary_size=False)
+    import_dataset(folder, name="scenes")
+    model = {"pretrained": "test_tiny", "preference": "speed", "max_duration": 600}
+    model["hyperparams"] = {"epochs": 2, "batch_size": 4}
+    spec = {
+        "basic": {"scenario": "detection"},
+        "data": {"source": {"type": "dataset", "dataset": "scenes"}},
+        "model": model,
+    }
+    task = create_task(parse_spec(spec))
+    assert run_task(task["id"]).value == "SUCCEED"
+    report = optimize_task(task["id"], "cpu", "INT8", tolerance=100.0, bench_seconds=0.3)
+    assert report["status"] == "ready", report["message"]
+    assert report["gate"]["metric"] == task["plan"]["metric"]
+    assert report["meta"]["postprocess"]["arch"] == task["plan"]["arch"]
+    uri = open_store(task["output_uri"]).uri(optimized_key("cpu-int8", "model.onnx"))
+    (result,) = OnnxPredictor.from_file(uri).predict([Image.new("RGB", (160, 120))], threshold=0.0)
+    assert "detections" in result

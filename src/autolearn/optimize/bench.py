@@ -60,24 +60,30 @@ def _repeat(call: Callable[[], Any], seconds: float, min_runs: int) -> list[floa
     return times
 
 
-def torch_runner(model: Any, device: str = "cpu", half: bool = False) -> Run:
-    """Eager PyTorch (or a compiled module) on ``device``; synchronises CUDA so that the
-    clock sees the work."""
+def runtime_runner(runtime: Any) -> Run:
+    """A ``BasePredictor`` from a prepared batch to its answers, post-processing included
+    (a detector's NMS runs on the host for ONNX and inside torchvision for PyTorch, so both
+    sides pay for it)."""
     import torch
 
+    floor = float(runtime.meta.get("postprocess", {}).get("score_thresh", 0.05))
+
     def run(batch: np.ndarray) -> Any:
-        x = torch.from_numpy(batch).to(device)
-        if half:
-            x = x.half()
+        x = torch.from_numpy(batch)
         with torch.inference_mode():
-            out = model(x)
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        return out
+            if runtime.is_detection:
+                return runtime.raw_detections(list(x), floor)
+            return runtime.logits(x)
 
     return run
 
 
-def onnx_runner(session: Any) -> Run:
-    name = session.get_inputs()[0].name
-    return lambda batch: session.run(None, {name: batch})
+def torch_runner(model: Any) -> Run:
+    """A plain module (eager PyTorch) on the CPU."""
+    import torch
+
+    def run(batch: np.ndarray) -> Any:
+        with torch.inference_mode():
+            return model(torch.from_numpy(batch))
+
+    return run

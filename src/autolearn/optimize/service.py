@@ -178,8 +178,8 @@ def _optimise(
         )
         say("timing the original and the optimised model")
         size = original.input_size
-        before = bench.measure(bench.torch_runner(original.model), size, seconds=bench_seconds)
-        after = bench.measure(bench.onnx_runner(session), size, seconds=bench_seconds)
+        before = bench.measure(bench.runtime_runner(original), size, seconds=bench_seconds)
+        after = bench.measure(bench.runtime_runner(optimised), size, seconds=bench_seconds)
         if verdict.accepted:
             store.put_bytes(optimized_key(profile.id, "model.onnx"), path.read_bytes())
         return {
