@@ -33,7 +33,7 @@ import torch
 
 from autolearn.optimize import bench, parity
 from autolearn.optimize.errors import OptimizeError, ProfileError
-from autolearn.optimize.profiles import Engine, Profile, choose_engine
+from autolearn.optimize.profiles import TORCH_COMPILE, Engine, Profile, choose_engine
 from autolearn.tasks.results import optimized_key
 
 if TYPE_CHECKING:
@@ -99,7 +99,8 @@ class Job:
                 "precision": chosen.precision,
                 "why": chosen.reason,
             }
-            original = Predictor.from_file(model_uri(task), device="cpu")
+            device = "cuda" if profile.gpu else "cpu"  # "before" is eager fp32 on the target
+            original = Predictor.from_file(model_uri(task), device=device)
             train, val = _task_samples(task, self.engine, original.classes)
             images = calibration if calibration is not None else _calibration_images(train)
             args = (original, profile, chosen, val, images, self.tolerance, say, bench_seconds)
@@ -159,12 +160,11 @@ def _optimise(
 ) -> dict[str, Any]:
     from autolearn.serving.onnx_predictor import OnnxPredictor, make_session
 
-    if chosen.name == "torch-compile-cudagraphs":
-        raise OptimizeError(
-            "torch.compile engines are chosen on a CUDA worker without an ONNX Runtime GPU "
-            "provider; install onnxruntime-gpu there to optimise for this target"
+    if chosen.name == TORCH_COMPILE:
+        return _optimise_compiled(
+            original, profile, chosen, val, tolerance, say, bench_seconds, store
         )
-    metric = str(original.meta.get("metric") or ("map_50" if original.is_detection else "accuracy"))
+    metric = _metric_of(original)
     with tempfile.TemporaryDirectory() as tmp:
         path = _build(original, profile, calibration, Path(tmp), say)
         session = make_session(str(path), gpu=profile.gpu)
@@ -192,6 +192,57 @@ def _optimise(
             "speedup_bs32": round(after.throughput_bs32 / before.throughput_bs32, 3),
             "meta": optimised.meta,
         }
+
+
+def _optimise_compiled(
+    original: Predictor,
+    profile: Profile,
+    chosen: Engine,
+    val: Sequence[Any],
+    tolerance: float,
+    say: Progress,
+    bench_seconds: float,
+    store: Any,
+) -> dict[str, Any]:
+    """The GPU engine without an ONNX Runtime GPU provider: ``CompiledPredictor``."""
+    import copy
+
+    from autolearn.serving.compiled_predictor import CompiledPredictor, compiled_artifact
+    from autolearn.training.callbacks.checkpoint import save_torch
+
+    say(f"compiling ({chosen.precision}, CUDA graphs)")
+    half = chosen.precision == "fp16"
+    compiled = CompiledPredictor(copy.deepcopy(original.model), original.meta, half=half)
+    metric = _metric_of(original)
+    say(f"accuracy gate on {len(val)} validation images")
+    verdict = parity.Verdict(
+        metric,
+        parity.evaluate(original, val, metric),
+        parity.evaluate(compiled, val, metric),
+        tolerance,
+    )
+    size = original.input_size
+    before = bench.measure(bench.runtime_runner(original), size, seconds=bench_seconds)
+    after = bench.measure(bench.runtime_runner(compiled), size, seconds=bench_seconds)
+    artifact = compiled_artifact(original.model, original.meta, chosen.precision)
+    if verdict.accepted:
+        save_torch(store, optimized_key(profile.id, "model.pt"), artifact)
+    weights = sum(t.numel() * t.element_size() for t in artifact["state_dict"].values())
+    return {
+        "status": "ready" if verdict.accepted else "refused",
+        "message": verdict.message(),
+        "gate": verdict.as_dict(),
+        "providers": [f"torch {torch.__version__} on {torch.cuda.get_device_name(0)}"],
+        "before": _side("pytorch-eager-fp32", verdict.before, before, _torch_size(original)),
+        "after": _side(chosen.name, verdict.after, after, weights),
+        "speedup_bs32": round(after.throughput_bs32 / before.throughput_bs32, 3),
+        "meta": artifact["meta"],
+    }
+
+
+def _metric_of(original: BasePredictor) -> str:
+    default = "map_50" if original.is_detection else "accuracy"
+    return str(original.meta.get("metric") or default)
 
 
 def _build(

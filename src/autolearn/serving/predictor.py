@@ -349,11 +349,14 @@ class Predictor(BasePredictor):
         """A ``model.pt`` written by a task: a local path or a store URI."""
         from autolearn.training.runner import load_model_file
 
-        uri = _as_uri(path_or_uri)
-        saved = load_model_file(uri)
-        meta = check_meta(saved, str(path_or_uri))
+        return cls.from_saved(load_model_file(_as_uri(path_or_uri)), str(path_or_uri), device)
+
+    @classmethod
+    def from_saved(cls, saved: Any, source: str, device: str | None = None) -> Predictor:
+        """From the loaded contents of a ``model.pt`` (``source`` names it in errors)."""
+        meta = check_meta(saved, source)
         model = build_model(meta)
-        model.load_state_dict(saved["state_dict"])
+        model.load_state_dict(saved["state_dict"])  # copy_ casts fp16 weights to fp32
         return cls(model, meta, device)
 
     def logits(self, batch: torch.Tensor) -> torch.Tensor:

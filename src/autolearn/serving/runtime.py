@@ -38,12 +38,20 @@ class Runtime(Protocol):
 
 def load_runtime(uri: str, *, threads: int | None = None) -> Runtime:
     """The runtime for a model file (local path or store URI): ``.onnx`` → ONNX Runtime,
-    anything else is read as an autolearn ``model.pt``. ``threads`` caps ONNX Runtime's
+    anything else is read as an autolearn ``model.pt`` (a GPU profile's compiled one runs
+    through ``CompiledPredictor`` on CUDA). ``threads`` caps ONNX Runtime's
     intra-op threads (services share the machine with each other)."""
     if uri.lower().endswith(".onnx"):
         from autolearn.serving.onnx_predictor import OnnxPredictor
 
         return OnnxPredictor.from_file(uri, threads=threads)
-    from autolearn.serving.predictor import Predictor
+    from autolearn.serving.predictor import Predictor, _as_uri
+    from autolearn.training.runner import load_model_file
 
-    return Predictor.from_file(uri)
+    saved = load_model_file(_as_uri(uri))
+    meta = saved.get("meta") if isinstance(saved, dict) else None
+    if isinstance(meta, dict) and meta.get("engine") == "torch-compile-cudagraphs":
+        from autolearn.serving.compiled_predictor import load_compiled
+
+        return load_compiled(saved)
+    return Predictor.from_saved(saved, uri)
