@@ -19,6 +19,7 @@ from app_fixtures import zip_folder
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
+OPTIMIZE_TIMEOUT_MS = 180_000
 TRAIN_TIMEOUT_MS = 240_000  # the tiny model trains in seconds; a loaded CI machine is slow
 
 
@@ -122,6 +123,21 @@ def test_member_uploads_trains_follows_evaluates_and_labels(
     expect(page.locator("#per-class-table")).to_contain_text("cherry")
     axe_check(page)
     snap(page, "evaluation")
+
+    # -- Optimise the model on its evaluation page, then publish the optimised copy -----
+    expect(page.locator("#opt-status")).to_have_text("No optimisation yet.", timeout=30_000)
+    page.get_by_label("Level").select_option("NO_LOSS")
+    page.locator("#opt-start").click()
+    row = page.locator("#opt-table tbody tr", has_text="cpu-no_loss")
+    expect(row).to_contain_text("ready", timeout=OPTIMIZE_TIMEOUT_MS)
+    expect(row).to_contain_text("onnxruntime-cpu")
+    expect(page.locator("#export-onnx")).to_have_attribute(
+        "href", f"/api/v1/models/{task_id}/export/onnx"
+    )
+    row.get_by_role("button", name="Publish").click()
+    expect(page.locator("#flash")).to_contain_text(f"task{task_id}-cpu-no_loss:v1")
+    axe_check(page)
+    snap(page, "optimize")
 
     # -- Labelling: two images get a class, then a new version ---------------------------
     page.goto("/console/datasets/colours")
