@@ -206,3 +206,30 @@ def test_deleting_the_task_keeps_the_version(published_version: dict[str, Any]) 
     view = published.get_version(published_version["id"])
     assert view["task_id"] is None and view["card"]["task_id"] == published_version["task_id"]
     assert path_from_file_uri(view["artifact_uri"]).is_file()
+
+
+def test_a_compiled_gpu_profile_is_published_as_its_model_pt(
+    finished_task: dict[str, Any],
+) -> None:
+    """A GPU profile optimised with torch.compile leaves ``model.pt`` (fp16 weights and
+    the engine in its metadata), not an ONNX file: it publishes, and loads back (as plain
+    PyTorch on a machine without CUDA)."""
+    from autolearn.serving.compiled_predictor import compiled_artifact
+    from autolearn.serving.predictor import Predictor
+    from autolearn.serving.runtime import load_runtime
+    from autolearn.storage import open_store
+    from autolearn.tasks.results import MODEL_KEY, optimized_key
+    from autolearn.training.callbacks.checkpoint import save_torch
+
+    store = open_store(finished_task["output_uri"])
+    original = Predictor.from_file(store.uri(MODEL_KEY), device="cpu")
+    artifact = compiled_artifact(original.model, original.meta, "fp16")
+    save_torch(store, optimized_key("gpu-t4-fp16", "model.pt"), artifact)
+    report = {"status": "ready", "meta": artifact["meta"], "after": {"accuracy": 0.75}}
+    store.put_json(optimized_key("gpu-t4-fp16", "report.json"), report)
+    view = published.publish(finished_task["id"], "colours", profile="gpu-t4-fp16")
+    assert (view["format"], view["profile"]) == ("pytorch", "gpu-t4-fp16")
+    assert view["artifact_uri"].endswith("/models/colours/v1/model.pt")
+    runtime = load_runtime(view["artifact_uri"])
+    assert runtime.meta["engine"] == "torch-compile-cudagraphs"
+    assert runtime.classes == ["blue", "red"]

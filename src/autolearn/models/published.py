@@ -214,7 +214,12 @@ def _pytorch_source(task: Task, store: ObjectStore | None) -> dict[str, Any]:
 
 
 def _onnx_source(task: Task, store: ObjectStore | None, profile: str) -> dict[str, Any]:
-    model_key = results.optimized_key(profile, "model.onnx")
+    """An optimised profile: ``model.onnx`` (ONNX Runtime engines) or ``model.pt`` (a GPU
+    profile compiled with torch.compile, whose metadata says so)."""
+    artifact = "model.onnx"
+    if store is not None and store.exists(results.optimized_key(profile, "model.pt")):
+        artifact = "model.pt"
+    model_key = results.optimized_key(profile, artifact)
     report_key = results.optimized_key(profile, "report.json")
     if store is None or not store.exists(report_key):
         raise PublishRefusedError(
@@ -229,9 +234,9 @@ def _onnx_source(task: Task, store: ObjectStore | None, profile: str) -> dict[st
         raise PublishRefusedError(f"task {task.id}'s {profile} report is ready but has no model")
     return {
         "profile": profile,
-        "format": "onnx",
-        "files": {model_key: "model.onnx", report_key: "optimization_report.json"},
-        "artifact": "model.onnx",
+        "format": "onnx" if artifact == "model.onnx" else "pytorch",
+        "files": {model_key: artifact, report_key: "optimization_report.json"},
+        "artifact": artifact,
         "meta": report.get("meta") or {},
         "metrics": report.get("after") or {},
     }
