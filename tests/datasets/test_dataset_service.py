@@ -241,6 +241,10 @@ def test_resolve_version_forms(autolearn_home: Path, make_imagefolder, make_imag
         resolve_version("ants:latest")
     with pytest.raises(DatasetNotFoundError, match=r"known datasets: ants"):
         show_dataset("nope")
+    # "²" and "٣" are digits to str.isdigit() but not to int(): a clear refusal, not a crash
+    for odd in ("²", "ants:v²", "ants:٣"):
+        with pytest.raises((DatasetError, DatasetNotFoundError)):
+            resolve_version(odd)
 
 
 def test_not_found_when_empty(autolearn_home: Path) -> None:

@@ -117,7 +117,7 @@ def resolve_version(
     ``actor`` sees only the datasets it may read (others do not exist for it)."""
     text = str(ref).strip()
     with session_scope(engine) as s:
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             v = s.get(DatasetVersion, int(text)) if int(text) < 2**63 else None
             if v is None or not may_read_dataset(actor, v.dataset.owner_id):
                 raise DatasetNotFoundError(
@@ -148,7 +148,7 @@ def resolve_version(
         if ":" in text:
             name, number = text.rsplit(":", 1)
             digits = number[1:] if number[:1] in ("v", "V") else number
-            if not digits.isdigit():
+            if not (digits.isascii() and digits.isdigit()):
                 raise DatasetError(
                     f"{text!r} is not a dataset reference; write name, name:vN, name@<hash> "
                     "or a version id"

@@ -295,7 +295,7 @@ _UNIT_S = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 def parse_duration(text: str) -> int:
     """'90' / '90s' / '40m' / '1h30m' / '2d' → seconds; anything else is an error."""
     raw = text.strip().lower().replace(" ", "")
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():
         return int(raw)
     matches = list(_DURATION.finditer(raw))
     if not matches or "".join(m.group(0) for m in matches) != raw:

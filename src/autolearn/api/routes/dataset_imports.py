@@ -168,7 +168,7 @@ def _check_headers(request: Request, limit: int) -> JSONResponse | None:
             f"(got {kind or 'no content type'}; multipart forms are not accepted)",
         )
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         return _too_large(limit)
     return None
 

@@ -134,7 +134,7 @@ async def _read_limited(request: Request) -> bytes:
         f"the image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB; send a smaller one"
     )
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_IMAGE_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_IMAGE_BYTES:
         raise too_large
     body = bytearray()
     async for chunk in request.stream():

@@ -171,7 +171,7 @@ def _too_large() -> ImageTooLargeError:
 
 async def _from_form(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise _too_large()
     form = await request.form(max_files=1, max_fields=10)
     try:
@@ -190,7 +190,7 @@ async def _from_form(request: Request) -> bytes:
 
 async def _from_json(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise _too_large()
     body = bytearray()
     async for chunk in request.stream():
