@@ -118,6 +118,7 @@ def test_deploy_predict_health_stop_start(
     assert bob.post(f"/api/v1/services/{sid}/stop").json()["status"] == "STOPPED"
     stopped = bob.post(url, files={"image": ("x.png", image, "image/png")})
     assert stopped.status_code == 503 and stopped.json()["error"]["code"] == "not_ready"
+    assert stopped.headers["retry-after"] == "1"
     assert bob.get(f"/api/v1/services/{sid}/health").json()["state"] == "stopped"
     assert bob.post(f"/api/v1/services/{sid}/start").json()["status"] == "RUNNING"
     _wait_ready(bob, sid)
@@ -194,6 +195,7 @@ def test_concurrent_http_requests_are_batched_and_a_full_queue_answers_429(
     assert codes.count(429) >= 1 and codes.count(200) >= 3, codes
     refused = next(a for a in answers if a.status_code == 429)
     assert refused.json()["error"]["code"] == "overloaded"
+    assert refused.headers["retry-after"] == "1"
     assert bob.get(f"/api/v1/services/{small}/health").json()["rejected"] == codes.count(429)
 
 

@@ -49,6 +49,7 @@ from autolearn.tasks.service import (
 )
 from autolearn.tasks.spec import is_union_tag
 
+RETRY_AFTER_S = 1
 MAX_FIELDS = 100  # error rows of an import report listed as fields (the report has all)
 # (exception, HTTP status, code); the first match wins, so subclasses come first.
 _MAPPING: tuple[tuple[type[Exception], int, str], ...] = (
@@ -113,8 +114,11 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
 
 
 def _service_handler(status: int, code: str) -> Any:
+    # An overloaded or loading service asks clients to come back shortly (RFC 9110 §10.2.3).
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status in (429, 503) else None
+
     async def handler(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(status_code=status, content=error_body(code, str(exc)))
+        return JSONResponse(status_code=status, content=error_body(code, str(exc)), headers=headers)
 
     return handler
 
