@@ -50,6 +50,14 @@ def test_recharge_account_and_ledger_pages(
     assert bad.status_code == 422
     nobody = root.post("/api/v1/billing/recharge", json={"user": "mallory", "amount": "1"})
     assert nobody.status_code == 404 and nobody.json()["error"]["code"] == "billing_not_found"
+    # refunds (tests/billing/test_refunds.py has the arithmetic): admins only, a charge needed
+    uncharged = root.post("/api/v1/billing/refunds", json={"task_id": 99, "amount": "1.00"})
+    assert uncharged.status_code == 422 and "was not charged" in uncharged.text
+    assert alice.post("/api/v1/billing/refunds", json={"task_id": 99}).status_code == 403
+    from autolearn.cli.main import app
+
+    refused = CliRunner().invoke(app, ["account", "refund", "99", "--amount", "1.00"])
+    assert refused.exit_code == 2 and "was not charged" in refused.output
 
 
 def test_specs_groups_and_the_sdk(

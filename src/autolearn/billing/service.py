@@ -73,6 +73,65 @@ def recharge(actor: Principal | None, username: str, amount: str, note: str = ""
     return {"entry": entry, "account": get_account(actor, username)}
 
 
+def refund(
+    actor: Principal | None, task_id: int, amount: str | None = None, note: str = ""
+) -> dict[str, Any]:
+    """(Admins) give back ``amount`` (default: all that is left) of what task ``task_id``
+    was charged, as a ``refund`` ledger entry. Never more than the task was charged, over
+    all its refunds: the charge row is written first, so a concurrent refund waits for
+    this one's commit (a row lock on PostgreSQL, the write lock on SQLite) and then sees
+    it in the sum."""
+    from sqlalchemy import func, update
+
+    from autolearn.billing.money import fmt
+    from autolearn.db.models import LedgerEntry, TaskCharge, utcnow
+
+    if actor is not None and not actor.is_admin:
+        raise BillingNotFoundError("only an admin refunds charges")
+    with session_scope() as s:
+        s.execute(
+            update(TaskCharge).where(TaskCharge.task_id == task_id).values(updated_at=utcnow())
+        )
+        charge = s.get(TaskCharge, task_id)
+        if charge is None or charge.account_id is None or charge.charged_cents <= 0:
+            raise BillingError(f"task {task_id} was not charged: there is nothing to refund")
+        done = s.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
+                LedgerEntry.task_id == task_id, LedgerEntry.kind == "refund"
+            )
+        )
+        left = charge.charged_cents - int(done or 0)
+        cents = left if amount is None else _cents(amount)
+        if cents <= 0 or cents > left:
+            raise BillingError(
+                f"amount: task {task_id} was charged {fmt(charge.charged_cents)} and "
+                f"{fmt(int(done or 0))} of it is refunded; at most {fmt(left)} can be refunded"
+            )
+        entry = ledger.move(
+            s,
+            charge.account_id,
+            "refund",
+            amount=cents,
+            task_id=task_id,
+            actor_id=actor.user_id if actor else None,
+            note=note or f"refund of task {task_id}",
+        )
+        assert entry is not None  # adding money cannot make anything negative
+        return {
+            "entry": ledger.entry_view(entry),
+            "task_id": task_id,
+            "charged": fmt(charge.charged_cents),
+            "refunded": fmt(int(done or 0) + cents),
+        }
+
+
+def _cents(amount: str) -> int:
+    try:
+        return to_cents(amount)
+    except MoneyError as exc:
+        raise BillingError(f"amount: {exc}") from None
+
+
 def list_groups(actor: Principal | None) -> list[dict[str, Any]]:
     return groups.list_groups(actor)
 

@@ -40,6 +40,11 @@ class _Embedded:
 
         return recharge(None, user, amount, note)
 
+    def refund(self, task_id: int, amount: str | None, note: str) -> dict[str, Any]:
+        from autolearn.billing.service import refund
+
+        return refund(None, task_id, amount, note)
+
     def list_resource_groups(self) -> list[dict[str, Any]]:
         from autolearn.billing.service import list_groups
 
@@ -75,6 +80,9 @@ class _Remote:
 
     def recharge(self, user: str, amount: str, note: str) -> dict[str, Any]:
         return dict(self.client.recharge(user, amount, note))
+
+    def refund(self, task_id: int, amount: str | None, note: str) -> dict[str, Any]:
+        return dict(self.client.refund(task_id, amount, note))
 
     def list_resource_groups(self) -> list[dict[str, Any]]:
         return list(self.client.list_resource_groups())
@@ -170,6 +178,25 @@ def recharge(
     console.print(
         f"recharged {done['entry']['amount']}: balance {account['balance']}, "
         f"available {account['available']}",
+        highlight=False,
+    )
+
+
+@account_app.command("refund")
+def refund(
+    task_id: int = typer.Argument(..., help="The charged task."),
+    amount: str | None = typer.Option(None, help='Amount, e.g. "12.50" (default: all left).'),
+    note: str = typer.Option("", help="Why (kept in the ledger)."),
+    json_out: bool = JSON,
+) -> None:
+    """(Admins) give back part or all of what a task was charged."""
+    done = _run(lambda: _backend().refund(task_id, amount, note))
+    if json_out:
+        print_json(done)
+        return
+    console.print(
+        f"refunded {done['entry']['amount']} of task {task_id} "
+        f"(charged {done['charged']}, refunded {done['refunded']} in all)",
         highlight=False,
     )
 

@@ -194,6 +194,20 @@ def _ensure_worker(region: str) -> None:
         )
 
 
+TASK_COLUMNS = [
+    "id",
+    "name",
+    "status",
+    "stop reason",
+    "charge",
+    "data",
+    "model",
+    "epoch",
+    "val",
+    "created",
+]
+
+
 @app.command("list")
 def list_(
     status: str | None = typer.Option(None, help="Only tasks with this status."),
@@ -213,6 +227,7 @@ def list_(
             t["name"],
             t["status"],
             t["stop_reason"],
+            t.get("billing_status"),
             t["dataset"],
             t["model"],
             f"{t['epoch']}/{t['total_epochs']}",
@@ -224,7 +239,7 @@ def list_(
     console.print(
         table(
             "tasks",
-            ["id", "name", "status", "stop reason", "data", "model", "epoch", "val", "created"],
+            TASK_COLUMNS,
             rows,
         )
     )

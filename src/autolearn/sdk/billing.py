@@ -32,6 +32,11 @@ class BillingMixin:
         body = {"user": user, "amount": amount, "note": note}
         return dict(self._call("POST", "/api/v1/billing/recharge", json=body))
 
+    def refund(self, task_id: int, amount: str | None = None, note: str = "") -> dict[str, Any]:
+        """(Admins) give back ``amount`` (default: all not yet refunded) of a task's charge."""
+        body = {"task_id": task_id, "amount": amount, "note": note}
+        return dict(self._call("POST", "/api/v1/billing/refunds", json=body))
+
     def list_resource_groups(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/api/v1/billing/resource-groups"))
 

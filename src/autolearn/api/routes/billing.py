@@ -30,6 +30,17 @@ class RechargeBody(BaseModel):
     note: str = Field(default="", max_length=200)
 
 
+class RefundBody(BaseModel):
+    task_id: int = Field(ge=1, le=2**31 - 1, description="The charged task.")
+    amount: str | None = Field(
+        default=None,
+        max_length=20,
+        pattern=r"^\d+(\.\d{1,2})?$",
+        description='e.g. "12.50"; default: all that is not refunded yet.',
+    )
+    note: str = Field(default="", max_length=200)
+
+
 class GroupBody(BaseModel):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     spec: str = Field(min_length=1, max_length=64, description="Resource spec of every node.")
@@ -66,6 +77,15 @@ def recharge(body: RechargeBody, actor: Admin) -> dict[str, Any]:
     from autolearn.billing.service import recharge as do
 
     return do(actor, body.user, body.amount, body.note)
+
+
+@router.post("/refunds", summary="Give back part or all of a task's charge (admins)")
+def refund(body: RefundBody, actor: Admin) -> dict[str, Any]:
+    """A ``refund`` ledger entry on the task's account; never more than the task was
+    charged, over all its refunds (422 ``invalid_billing_request`` says how much is left)."""
+    from autolearn.billing.service import refund as do
+
+    return do(actor, body.task_id, body.amount, body.note)
 
 
 @router.get("/resource-groups", summary="Prepaid resource groups I may use")

@@ -35,6 +35,7 @@ function row(task) {
     el("th", { scope: "row" }, el("a", { href: `/console/tasks/${task.id}` }, task.name)),
     el("td", { class: `status-${task.status}` }, task.status, task.stop_reason ? el("span", { class: "muted" }, ` (${task.stop_reason})`) : null),
     el("td", {}, task.scenario),
+    el("td", { class: `charge-${task.billing_status}` }, task.billing_status),
     el("td", {}, task.dataset),
     el("td", {}, task.epoch === null || task.epoch === undefined ? "-" : `${task.epoch}${task.total_epochs ? ` / ${task.total_epochs}` : ""}`),
     el("td", {}, value === undefined ? "-" : `${task.metric} ${fmtNumber(value)}`),
@@ -65,7 +66,7 @@ async function load() {
       return load();
     }
     body.replaceChildren(...answer.items.map(row));
-    if (answer.items.length === 0) body.append(el("tr", {}, el("td", { colspan: "9", class: "muted" }, t("tasks.list.empty"))));
+    if (answer.items.length === 0) body.append(el("tr", {}, el("td", { colspan: "10", class: "muted" }, t("tasks.list.empty"))));
     const first = total ? page * PAGE + 1 : 0;
     $("task-count").textContent = t("tasks.list.count", { first, last: page * PAGE + answer.items.length, total });
     $("prev-page").disabled = page === 0;
