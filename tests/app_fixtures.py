@@ -79,3 +79,32 @@ def console_session(app: FastAPI, username: str = "alice") -> tuple[TestClient, 
     )
     assert answer.status_code == 200, answer.text
     return browser, str(answer.json()["csrf_token"])
+
+
+@pytest.fixture
+def live_server(autolearn_home: Path) -> Iterator[tuple[str, str]]:
+    """(url, admin token) of a real API server (uvicorn in a thread, on a free port; no
+    queue: tasks stay QUEUED), for the CLI's ``--server`` tests."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from autolearn.accounts.service import create_token, create_user
+    from autolearn.api.app import create_app
+
+    token = create_token(create_user("root", "admin")["id"])["token"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(), port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the test server did not start"
+    yield f"http://127.0.0.1:{port}", token
+    server.should_exit = True
+    thread.join(timeout=10)

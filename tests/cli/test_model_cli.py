@@ -4,19 +4,13 @@ the embedded database, and the same commands through a live server (``--server``
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from PIL import Image
 from typer.testing import CliRunner
 
-from autolearn.api.app import create_app
 from autolearn.cli.main import app
 from model_fixtures import FORMATS, add_onnx_profile
 
@@ -120,27 +114,6 @@ def test_predict_arguments_are_checked(published_version: dict[str, Any], tmp_pa
     assert not_id.exit_code == 2 and "not a task id" in not_id.output
     unknown = _cli("predict", "--model", "nothing:v1", str(image))
     assert unknown.exit_code == 2 and "does not exist" in unknown.output
-
-
-@pytest.fixture
-def live_server(autolearn_home: Path) -> Iterator[tuple[str, str]]:
-    """(url, admin token) of an API server on a free port."""
-    from autolearn.accounts.service import create_token, create_user
-
-    token = create_token(create_user("root", "admin")["id"])["token"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(), port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}", token
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_the_same_commands_through_a_server(

@@ -5,43 +5,16 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-import uvicorn
 from typer.testing import CliRunner
 
-from autolearn.api.app import create_app
 from autolearn.cli.main import app
 from autolearn.datasets.service import import_dataset
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def live_server(autolearn_home: Path) -> Iterator[tuple[str, str]]:
-    """(url, admin token) of an API server on a free port (no queue: tasks stay QUEUED)."""
-    from autolearn.accounts.service import create_token, create_user
-
-    token = create_token(create_user("root", "admin")["id"])["token"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(), port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the test server did not start"
-    yield f"http://127.0.0.1:{port}", token
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def _cli(*args: str, remote: tuple[str, str] | None = None, input: str | None = None) -> Any:

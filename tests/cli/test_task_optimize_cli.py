@@ -10,7 +10,6 @@ from typing import Any
 
 import onnx
 import pytest
-from tests.cli.test_model_cli import live_server  # noqa: F401 (fixture)
 from typer.testing import CliRunner
 
 from autolearn.cli.main import app
@@ -48,7 +47,7 @@ def test_optimize_and_export_embedded(finished_task: dict[str, Any], tmp_path: P
 
 
 def test_optimize_and_export_through_a_server(
-    live_server: tuple[str, str],  # noqa: F811
+    live_server: tuple[str, str],
     finished_task: dict[str, Any],
     tmp_path: Path,
 ) -> None:

@@ -196,10 +196,16 @@ class Client(ModelsMixin, OptimizeMixin, BillingMixin):
     def download_model(self, task_id: int, dest: str | Path = ".") -> Path:
         """Save ``model.pt`` to ``dest`` (a file, or a folder for the server's file name);
         returns the path. Written to a temporary name first, never left half-written."""
+        return self._download(f"/api/v1/models/{task_id}/download", dest, f"task{task_id}.pt")
+
+    def _download(self, path: str, dest: str | Path, fallback: str) -> Path:
+        """Stream ``path`` to ``dest`` (a file, or a folder for the name the server gives,
+        else ``fallback``) through a ``.part`` file renamed at the end: a broken download
+        never looks complete."""
         dest = Path(dest)
-        with self.http.stream("GET", f"/api/v1/models/{task_id}/download") as response:
+        with self.http.stream("GET", path) as response:
             _raise_for(response)
-            target = dest / _filename(response, task_id) if dest.is_dir() else dest
+            target = dest / (_filename(response) or fallback) if dest.is_dir() else dest
             partial = target.with_name(f".{target.name}.part")
             with partial.open("wb") as fh:
                 for chunk in response.iter_bytes():
@@ -480,9 +486,8 @@ def _sse_messages(lines: Iterator[str]) -> Iterator[dict[str, str]]:
         yield {"event": "message", **fields}
 
 
-def _filename(response: httpx.Response, task_id: int) -> str:
-    """The file name the server gave (Content-Disposition), or ``task<id>.pt``."""
+def _filename(response: httpx.Response) -> str:
+    """The file name the server gave (Content-Disposition), or ""."""
     disposition = response.headers.get("content-disposition", "")
     _, _, name = disposition.partition('filename="')
-    name = Path(name.rstrip('"')).name
-    return name or f"task{task_id}.pt"
+    return Path(name.rstrip('"')).name

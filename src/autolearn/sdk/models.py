@@ -20,6 +20,7 @@ class ModelsMixin:
     if TYPE_CHECKING:
 
         def _call(self, method: str, path: str, **kwargs: Any) -> Any: ...
+        def _download(self, path: str, dest: str | Path, fallback: str) -> Path: ...
 
     # -- published model versions ---------------------------------------------------------
     def publish_model(
@@ -45,18 +46,8 @@ class ModelsMixin:
     def download_model_version(self, ref: str | int, dest: str | Path = ".") -> Path:
         """Save the artifact to ``dest`` (a file, or a folder for ``<name>-v<N>.pt|.onnx``);
         written to a temporary name first, never left half-written."""
-        from autolearn.sdk.client import _raise_for
-
-        dest = Path(dest)
-        with self.http.stream("GET", f"/api/v1/model-versions/{ref}/download") as response:
-            _raise_for(response)
-            target = dest / _attachment_name(response, ref) if dest.is_dir() else dest
-            partial = target.with_name(f".{target.name}.part")
-            with partial.open("wb") as fh:
-                for chunk in response.iter_bytes():
-                    fh.write(chunk)
-        partial.replace(target)
-        return target
+        fallback = f"model-{str(ref).replace(':', '-')}"
+        return self._download(f"/api/v1/model-versions/{ref}/download", dest, fallback)
 
     def delete_model_version(self, ref: str | int) -> dict[str, Any]:
         """Refused (``model_version_in_use``) while a service uses it."""
@@ -121,11 +112,3 @@ class ModelsMixin:
                 if time.monotonic() >= deadline:
                     raise
                 time.sleep(READY_POLL_S)
-
-
-def _attachment_name(response: httpx.Response, ref: str | int) -> str:
-    """The file name the server gave, or ``model-<ref>``."""
-    disposition = response.headers.get("content-disposition", "")
-    _, _, name = disposition.partition('filename="')
-    name = Path(name.rstrip('"')).name
-    return name or f"model-{str(ref).replace(':', '-')}"

@@ -19,6 +19,7 @@ class OptimizeMixin:
     if TYPE_CHECKING:
 
         def _call(self, method: str, path: str, **kwargs: Any) -> Any: ...
+        def _download(self, path: str, dest: str | Path, fallback: str) -> Path: ...
 
     def optimize_model(
         self, task_id: int, target: str = "cpu", level: str = "INT8", max_metric_drop: float = 1.0
@@ -51,23 +52,5 @@ class OptimizeMixin:
     def export_model(self, task_id: int, fmt: str, dest: str | Path) -> Path:
         """Save the model as ``onnx`` or ``torchscript`` (or its ``card``) to ``dest`` (a
         file, or a folder for the server's file name); never left half-written."""
-        from autolearn.sdk.client import _raise_for
-
-        dest = Path(dest)
-        with self.http.stream("GET", f"/api/v1/models/{task_id}/export/{fmt}") as response:
-            _raise_for(response)
-            name = _filename(response, f"task{task_id}-{fmt}")
-            target = dest / name if dest.is_dir() else dest
-            partial = target.with_name(f".{target.name}.part")
-            with partial.open("wb") as fh:
-                for chunk in response.iter_bytes():
-                    fh.write(chunk)
-        partial.replace(target)
-        return target
-
-
-def _filename(response: httpx.Response, fallback: str) -> str:
-    disposition = response.headers.get("content-disposition", "")
-    if 'filename="' in disposition:
-        return disposition.split('filename="', 1)[1].split('"', 1)[0]
-    return f"{fallback}.json" if fallback.endswith("card") else fallback
+        fallback = f"task{task_id}-{'model_card.json' if fmt == 'card' else fmt}"
+        return self._download(f"/api/v1/models/{task_id}/export/{fmt}", dest, fallback)
