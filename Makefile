@@ -53,6 +53,7 @@ bench: install
 	$(PY) bench/api.py --out bench/results/api.json
 	$(PY) bench/api.py --workers 2 --out bench/results/api_2workers.json
 	$(PY) bench/serve.py --out bench/results/serve.json
+	$(PY) bench/optimize.py --out bench/results/optimize.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
