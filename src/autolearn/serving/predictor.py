@@ -162,7 +162,10 @@ class BasePredictor:
     ``{"boxes", "scores", "labels"}`` per image, labels 0..K-1, scores above ``floor``)."""
 
     def __init__(self, meta: dict[str, Any], batch_size: int = BATCH_SIZE) -> None:
+        from autolearn.serving.allocator import tune
         from autolearn.tasks.spec import kind_of
+
+        tune()  # eager PyTorch without a page fault per activation (serving/allocator.py)
 
         self.meta = meta
         self.classes: list[str] = [str(c) for c in meta["classes"]]
