@@ -130,20 +130,35 @@ async def predict(
 
 async def _read_limited(request: Request) -> bytes:
     """The body, refused as soon as it passes ``MAX_IMAGE_BYTES``."""
-    too_large = ImageTooLargeError(
-        f"the image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB; send a smaller one"
-    )
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_IMAGE_BYTES:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_IMAGE_BYTES:
-            raise too_large
+    body = await read_body(request, MAX_IMAGE_BYTES)
     if not body:
         raise ImageError("the body is empty; send the image file's bytes as the request body")
     return bytes(body)
+
+
+def image_too_large() -> ImageTooLargeError:
+    return ImageTooLargeError(
+        f"the image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB; send a smaller one"
+    )
+
+
+def declared_above(request: Request, limit: int) -> bool:
+    """Whether the request's Content-Length already says it is over ``limit``."""
+    declared = request.headers.get("content-length", "")
+    return declared.isascii() and declared.isdigit() and int(declared) > limit
+
+
+async def read_body(request: Request, limit: int) -> bytearray:
+    """The raw body, refused (``image_too_large``) as soon as its declared or received size
+    passes ``limit``: a lying or chunked client is cut off while streaming."""
+    if declared_above(request, limit):
+        raise image_too_large()
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise image_too_large()
+    return body
 
 
 def _predict(

@@ -19,9 +19,11 @@ from autolearn.api.deps import Actor
 from autolearn.api.routes.models import (
     MAX_IMAGE_BYTES,
     ImageError,
-    ImageTooLargeError,
     _read_limited,
+    declared_above,
     decode_image,
+    image_too_large,
+    read_body,
 )
 from autolearn.api.routes.tasks import MAX_ID
 from autolearn.serving import services
@@ -163,16 +165,9 @@ async def read_image_bytes(request: Request) -> bytes:
     return await _read_limited(request)
 
 
-def _too_large() -> ImageTooLargeError:
-    return ImageTooLargeError(
-        f"the image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB; send a smaller one"
-    )
-
-
 async def _from_form(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _too_large()
+    if declared_above(request, MAX_BODY_BYTES):
+        raise image_too_large()
     form = await request.form(max_files=1, max_fields=10)
     try:
         upload = form.get(IMAGE_FIELD)
@@ -182,21 +177,14 @@ async def _from_form(request: Request) -> bytes:
     finally:
         await form.close()
     if len(data) > MAX_IMAGE_BYTES:
-        raise _too_large()
+        raise image_too_large()
     if not data:
         raise ImageError(f"the multipart field {IMAGE_FIELD!r} is empty")
     return data
 
 
 async def _from_json(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _too_large()
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_BODY_BYTES:
-            raise _too_large()
+    body = await read_body(request, MAX_BODY_BYTES)
     try:
         encoded = str(json.loads(body)["image_base64"])
         encoded = encoded.split(",", 1)[1] if encoded.startswith("data:") else encoded
@@ -204,7 +192,7 @@ async def _from_json(request: Request) -> bytes:
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise ImageError('send JSON {"image_base64": "<the image file in base64>"}') from None
     if len(data) > MAX_IMAGE_BYTES:
-        raise _too_large()
+        raise image_too_large()
     if not data:
         raise ImageError("image_base64 is empty")
     return data
