@@ -64,22 +64,44 @@ def _colour_folder(root: Path) -> Path:
     return root
 
 
+def finish_with_model(task: dict[str, Any], report: dict[str, Any] | None = None) -> None:
+    """Give a queued task what a successful run leaves: model.pt (an untrained
+    ``test_tiny`` classifier whose head bias makes "red" win on any image), meta.json,
+    ``report`` (default ``REPORT``), and the row's final status and metrics."""
+    import torch
+
+    from autolearn.db import Task, session_scope
+    from autolearn.models.classification import build_classifier
+    from autolearn.storage import open_store
+    from autolearn.tasks.results import META_KEY, MODEL_KEY, REPORT_KEY
+    from autolearn.training.callbacks.checkpoint import save_torch
+    from autolearn.training.hparams import Plan
+    from autolearn.training.runner import model_meta
+
+    report = REPORT if report is None else report
+    plan = Plan.model_validate(task["plan"])
+    torch.manual_seed(0)
+    state = build_classifier(plan.model, len(plan.classes), pretrained=False).state_dict()
+    state["classifier.bias"] = torch.tensor([0.0, 6.0])  # "red" on any image
+    meta = model_meta(plan, task["id"])
+    store = open_store(task["output_uri"])
+    save_torch(store, MODEL_KEY, {"state_dict": state, "meta": meta})
+    store.put_json(META_KEY, {**meta, "best_epoch": 1, "metrics": report["metrics"]})
+    store.put_json(REPORT_KEY, report)
+    with session_scope() as s:
+        row = s.get(Task, task["id"])
+        assert row is not None
+        row.status, row.epoch = "SUCCEED", 1
+        row.metrics = {**report["metrics"], "best_epoch": 1}
+
+
 def make_finished_task(
     home: Path, dataset: str = "colours", actor: Principal | None = None
 ) -> dict[str, Any]:
     """A SUCCEED task (owned by ``actor``) whose folder holds what a run leaves:
     ``model.pt``, ``meta.json`` and the report."""
-    import torch
-
     from autolearn.datasets.service import import_dataset
-    from autolearn.db import Task, session_scope
-    from autolearn.models.classification import build_classifier
-    from autolearn.storage import open_store
-    from autolearn.tasks.results import META_KEY, MODEL_KEY, REPORT_KEY
     from autolearn.tasks.service import create_task, parse_spec
-    from autolearn.training.callbacks.checkpoint import save_torch
-    from autolearn.training.hparams import Plan
-    from autolearn.training.runner import model_meta
 
     import_dataset(_colour_folder(home / f"{dataset}-images"), name=dataset, actor=actor)
     spec = {
@@ -88,20 +110,7 @@ def make_finished_task(
         "model": {"pretrained": "test_tiny", "hyperparams": {"epochs": 1, "batch_size": 8}},
     }
     task = create_task(parse_spec(spec), actor=actor)
-    plan = Plan.model_validate(task["plan"])
-    torch.manual_seed(0)
-    state = build_classifier(plan.model, len(plan.classes), pretrained=False).state_dict()
-    state["classifier.bias"] = torch.tensor([0.0, 6.0])  # "red" on any image
-    meta = model_meta(plan, task["id"])
-    store = open_store(task["output_uri"])
-    save_torch(store, MODEL_KEY, {"state_dict": state, "meta": meta})
-    store.put_json(META_KEY, {**meta, "best_epoch": 1, "metrics": REPORT["metrics"]})
-    store.put_json(REPORT_KEY, REPORT)
-    with session_scope() as s:
-        row = s.get(Task, task["id"])
-        assert row is not None
-        row.status, row.epoch = "SUCCEED", 1
-        row.metrics = {**REPORT["metrics"], "best_epoch": 1}  # type: ignore[dict-item]
+    finish_with_model(task)
     return task
 
 

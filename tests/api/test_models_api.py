@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
+import model_fixtures
 from autolearn.api.routes import models as model_routes
 from autolearn.datasets.service import import_dataset
 from autolearn.db import Task, session_scope
 from autolearn.storage import open_store
-from autolearn.tasks.results import META_KEY, MODEL_KEY, REPORT_KEY
+from autolearn.tasks.results import MODEL_KEY
 
 REPORT = {
     "metrics": {"accuracy": 0.75, "loss": 0.5},
@@ -42,27 +42,9 @@ def _png(colour: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (
 
 
 def finish_with_model(task: dict[str, Any]) -> None:
-    """Give a queued task what a successful run leaves: model.pt, meta.json, the report,
-    and the row's final status and metrics."""
-    from autolearn.models.classification import build_classifier
-    from autolearn.training.callbacks.checkpoint import save_torch
-    from autolearn.training.hparams import Plan
-    from autolearn.training.runner import model_meta
-
-    plan = Plan.model_validate(task["plan"])
-    torch.manual_seed(0)
-    state = build_classifier(plan.model, len(plan.classes), pretrained=False).state_dict()
-    state["classifier.bias"] = torch.tensor([0.0, 6.0])  # "red" on any image
-    meta = model_meta(plan, task["id"])
-    store = open_store(task["output_uri"])
-    save_torch(store, MODEL_KEY, {"state_dict": state, "meta": meta})
-    store.put_json(META_KEY, {**meta, "best_epoch": 1, "metrics": REPORT["metrics"]})
-    store.put_json(REPORT_KEY, REPORT)
-    with session_scope() as s:
-        row = s.get(Task, task["id"])
-        assert row is not None
-        row.status, row.epoch = "SUCCEED", 1
-        row.metrics = {**REPORT["metrics"], "best_epoch": 1}  # type: ignore[dict-item]
+    """What a successful run leaves (``model_fixtures.finish_with_model``), with this
+    module's fuller report (confusion matrix, per class, history)."""
+    model_fixtures.finish_with_model(task, REPORT)
 
 
 @pytest.fixture
