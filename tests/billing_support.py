@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -16,6 +15,7 @@ import pytest
 
 from autolearn.accounts import Principal
 from autolearn.db import Task
+from executor_fakes import FakeHandle
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -32,37 +32,6 @@ class Clock:
     def advance(self, seconds: float) -> datetime:
         self.at += timedelta(seconds=seconds)
         return self.at
-
-
-@dataclass
-class FakeHandle:
-    task_id: int
-    notes: list[str] = field(default_factory=list)
-    started: float = field(default_factory=time.monotonic)
-    term_sent_at: float | None = None
-    code: int | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return None
-
-    def poll(self) -> int | None:
-        return self.code
-
-    def terminate(self) -> None:
-        self.term_sent_at = self.term_sent_at or time.monotonic()
-
-    def kill(self) -> None:
-        self.code = -9
-
-    def release(self) -> None:
-        pass
-
-    def log_tail(self, lines: int = 15) -> list[str]:
-        return []
-
-    def describe(self) -> str:
-        return f"fake {self.task_id}"
 
 
 @dataclass

@@ -4,7 +4,6 @@ run on other hosts (the Ray case). On SQLite and PostgreSQL (``database``)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,38 +14,7 @@ from autolearn.db import Task, session_scope
 from autolearn.scheduler.executors import SubmitError
 from autolearn.scheduler.supervisor import Supervisor
 from autolearn.tasks.service import get_task, task_logs
-
-
-@dataclass
-class FakeHandle:
-    task_id: int
-    notes: list[str] = field(default_factory=list)
-    started: float = field(default_factory=time.monotonic)
-    term_sent_at: float | None = None
-    code: int | None = None
-    released: bool = False
-
-    @property
-    def pid(self) -> int | None:
-        return None
-
-    def poll(self) -> int | None:
-        return self.code
-
-    def terminate(self) -> None:
-        self.term_sent_at = self.term_sent_at or time.monotonic()
-
-    def kill(self) -> None:
-        self.code = -9
-
-    def release(self) -> None:
-        self.released = True
-
-    def log_tail(self, lines: int = 15) -> list[str]:
-        return ["the last words"]
-
-    def describe(self) -> str:
-        return f"fake {self.task_id}"
+from executor_fakes import FakeHandle
 
 
 @dataclass
@@ -64,7 +32,8 @@ class FakeExecutor:
         if self.fail is not None:
             raise self.fail
         self.launched.append(task_id)
-        return FakeHandle(task_id, notes=[f"waiting for {resources.get('spec')}"])
+        notes = [f"waiting for {resources.get('spec')}"]
+        return FakeHandle(task_id, notes=notes, tail=["the last words"])
 
     def adopt(
         self, tasks: Sequence[Task], live_supervisors: Collection[int]
