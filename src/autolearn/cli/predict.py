@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +20,6 @@ from rich.markup import escape
 from autolearn.cli.output import console, err_console, print_json, run, table
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from autolearn.serving.predictor import Result
     from autolearn.serving.runtime import Runtime
 
@@ -65,34 +62,6 @@ def _check_outputs(out: Path | None, draw: Path | None) -> None:
         raise typer.BadParameter(f"{draw} is a file; give a folder", param_hint="--draw")
 
 
-def iter_predictions(
-    runtime: Runtime, paths: list[Path], threshold: float | None, top_k: int
-) -> Iterator[tuple[Path, Image.Image | None, Result]]:
-    """``(path, image or None, result)`` in order, one batch of files read at a time (a
-    large folder never sits in memory); an unreadable file gets ``"error"`` and the
-    others go on."""
-    from autolearn.serving.predictor import try_read_image
-
-    size = max(1, int(getattr(runtime, "batch_size", 8) or 8))
-    for start in range(0, len(paths), size):
-        chunk = paths[start : start + size]
-        loaded = [try_read_image(p) for p in chunk]
-        good = [(p, img) for p, (img, _) in zip(chunk, loaded, strict=True) if img is not None]
-        predicted = iter(
-            runtime.predict(
-                [img for _, img in good],
-                [str(p) for p, _ in good],
-                threshold=threshold,
-                top_k=top_k,
-            )
-            if good
-            else []
-        )
-        for path, (img, error) in zip(chunk, loaded, strict=True):
-            result = next(predicted) if img is not None else {"image": str(path), "error": error}
-            yield path, img, result
-
-
 def _run_predictions(
     runtime: Runtime,
     paths: list[Path],
@@ -111,7 +80,7 @@ def _run_predictions(
     results: list[Result] = []
     with Progress(console=err_console, transient=True, disable=not progress) as bar:
         job = bar.add_task("predicting", total=len(paths))
-        for path, image, result in iter_predictions(runtime, paths, threshold, top_k):
+        for path, image, result in runtime.iter_paths(paths, threshold=threshold, top_k=top_k):
             if folder is not None and image is not None:
                 folder.save(path, image, result)
             results.append(result)

@@ -5,7 +5,8 @@ the ``Runtime`` protocol, so a published INT8 model and a PyTorch one serve the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -34,6 +35,10 @@ class Runtime(Protocol):
         threshold: float | None = None,
         top_k: int = 5,
     ) -> list[Result]: ...
+
+    def iter_paths(
+        self, paths: Sequence[Path], *, threshold: float | None = None, top_k: int = 5
+    ) -> Iterator[tuple[Path, Image.Image | None, Result]]: ...
 
 
 def load_runtime(uri: str, *, threads: int | None = None) -> Runtime:
