@@ -164,34 +164,15 @@ def _optimise(
         return _optimise_compiled(
             original, profile, chosen, val, tolerance, say, bench_seconds, store
         )
-    metric = _metric_of(original)
     with tempfile.TemporaryDirectory() as tmp:
         path = _build(original, profile, calibration, Path(tmp), say)
         session = make_session(str(path), gpu=profile.gpu)
         optimised = OnnxPredictor(session, _meta_of(path))
-        say(f"accuracy gate on {len(val)} validation images")
-        verdict = parity.Verdict(
-            metric,
-            parity.evaluate(original, val, metric),
-            parity.evaluate(optimised, val, metric),
-            tolerance,
-        )
-        say("timing the original and the optimised model")
-        size = original.input_size
-        before = bench.measure(bench.runtime_runner(original), size, seconds=bench_seconds)
-        after = bench.measure(bench.runtime_runner(optimised), size, seconds=bench_seconds)
+        args = (original, optimised, chosen, val, tolerance, say, bench_seconds)
+        verdict, report = _compare(*args, path.stat().st_size)
         if verdict.accepted:
             store.put_bytes(optimized_key(profile.id, "model.onnx"), path.read_bytes())
-        return {
-            "status": "ready" if verdict.accepted else "refused",
-            "message": verdict.message(),
-            "gate": verdict.as_dict(),
-            "providers": optimised.providers,
-            "before": _side("pytorch-eager-fp32", verdict.before, before, _torch_size(original)),
-            "after": _side(chosen.name, verdict.after, after, path.stat().st_size),
-            "speedup_bs32": round(after.throughput_bs32 / before.throughput_bs32, 3),
-            "meta": optimised.meta,
-        }
+        return {**report, "providers": optimised.providers, "meta": optimised.meta}
 
 
 def _optimise_compiled(
@@ -213,30 +194,46 @@ def _optimise_compiled(
     say(f"compiling ({chosen.precision}, CUDA graphs)")
     half = chosen.precision == "fp16"
     compiled = CompiledPredictor(copy.deepcopy(original.model), original.meta, half=half)
+    artifact = compiled_artifact(original.model, original.meta, chosen.precision)
+    args = (original, compiled, chosen, val, tolerance, say, bench_seconds)
+    verdict, report = _compare(*args, _state_bytes(artifact["state_dict"]))
+    if verdict.accepted:
+        save_torch(store, optimized_key(profile.id, "model.pt"), artifact)
+    providers = [f"torch {torch.__version__} on {torch.cuda.get_device_name(0)}"]
+    return {**report, "providers": providers, "meta": artifact["meta"]}
+
+
+def _compare(
+    original: Predictor,
+    optimised: BasePredictor,
+    chosen: Engine,
+    val: Sequence[Any],
+    tolerance: float,
+    say: Progress,
+    bench_seconds: float,
+    size_after: int,
+) -> tuple[parity.Verdict, dict[str, Any]]:
+    """The gate (both models on the validation split) and their speed, as report fields."""
     metric = _metric_of(original)
     say(f"accuracy gate on {len(val)} validation images")
     verdict = parity.Verdict(
         metric,
         parity.evaluate(original, val, metric),
-        parity.evaluate(compiled, val, metric),
+        parity.evaluate(optimised, val, metric),
         tolerance,
     )
+    say("timing the original and the optimised model")
     size = original.input_size
     before = bench.measure(bench.runtime_runner(original), size, seconds=bench_seconds)
-    after = bench.measure(bench.runtime_runner(compiled), size, seconds=bench_seconds)
-    artifact = compiled_artifact(original.model, original.meta, chosen.precision)
-    if verdict.accepted:
-        save_torch(store, optimized_key(profile.id, "model.pt"), artifact)
-    weights = sum(t.numel() * t.element_size() for t in artifact["state_dict"].values())
-    return {
+    after = bench.measure(bench.runtime_runner(optimised), size, seconds=bench_seconds)
+    size_before = _state_bytes(original.model.state_dict())
+    return verdict, {
         "status": "ready" if verdict.accepted else "refused",
         "message": verdict.message(),
         "gate": verdict.as_dict(),
-        "providers": [f"torch {torch.__version__} on {torch.cuda.get_device_name(0)}"],
-        "before": _side("pytorch-eager-fp32", verdict.before, before, _torch_size(original)),
-        "after": _side(chosen.name, verdict.after, after, weights),
+        "before": _side("pytorch-eager-fp32", verdict.before, before, size_before),
+        "after": _side(chosen.name, verdict.after, after, size_after),
         "speedup_bs32": round(after.throughput_bs32 / before.throughput_bs32, 3),
-        "meta": artifact["meta"],
     }
 
 
@@ -292,8 +289,9 @@ def _side(engine: str, metric: float, speed: bench.Speed, size: int) -> dict[str
     return {"engine": engine, "metric": round(metric, 6), "size_bytes": size, **speed.as_dict()}
 
 
-def _torch_size(original: Predictor) -> int:
-    return sum(t.numel() * t.element_size() for t in original.model.state_dict().values())
+def _state_bytes(state: dict[str, Any]) -> int:
+    """The size of a model's weights in memory (what the file holds, near enough)."""
+    return sum(t.numel() * t.element_size() for t in state.values())
 
 
 def _task_samples(
