@@ -13,7 +13,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
@@ -28,6 +28,12 @@ if TYPE_CHECKING:
     from autolearn.serving.predictor import Predictor
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
+# The prediction options every predict route takes (a task's model, a service).
+Threshold = Annotated[
+    float | None,
+    Query(ge=0, le=1, description="Detection: one score threshold for every class."),
+]
+TopK = Annotated[int, Query(ge=1, le=100, description="Classification: how many classes.")]
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 CACHE_SIZE = 4
 CHUNK_BYTES = 1024 * 1024
@@ -113,10 +119,8 @@ async def predict(
     task_id: TaskId,
     request: Request,
     actor: Actor,
-    threshold: float | None = Query(
-        None, ge=0, le=1, description="Detection: one score threshold for every class."
-    ),
-    top_k: int = Query(5, ge=1, le=100, description="Classification: how many classes."),
+    threshold: Threshold = None,
+    top_k: TopK = 5,
 ) -> dict[str, Any]:
     """Classification: the top classes with scores; detection: boxes in the image's
     pixels, kept by each class's tuned threshold (or ``threshold``). The image is read

@@ -19,6 +19,8 @@ from autolearn.api.deps import Actor
 from autolearn.api.routes.models import (
     MAX_IMAGE_BYTES,
     ImageError,
+    Threshold,
+    TopK,
     _read_limited,
     declared_above,
     decode_image,
@@ -132,10 +134,8 @@ async def predict(
     service_id: ServiceId,
     request: Request,
     actor: Actor,
-    threshold: float | None = Query(
-        None, ge=0, le=1, description="Detection: one score threshold for every class."
-    ),
-    top_k: int = Query(5, ge=1, le=100, description="Classification: how many classes."),
+    threshold: Threshold = None,
+    top_k: TopK = 5,
 ) -> dict[str, Any]:
     """429 ``overloaded`` when the service's queue is full; 503 ``not_ready`` while its
     model loads or when it is stopped."""
