@@ -155,7 +155,7 @@ def publish(
     with session_scope() as s:
         task = task_row(s, task_id, actor)
         source = _source(task, profile)
-        card = _card(task, source)
+        card = model_card(task, source)
         scenario, output_uri = task.scenario, task.output_uri
     row_id, number = _reserve(name, task_id, scenario, source, card, description, actor)
     card = {**card, "ref": f"{name}:v{number}"}
@@ -262,7 +262,7 @@ def _library_versions() -> dict[str, str | None]:
     return found
 
 
-def _card(task: Task, source: dict[str, Any]) -> dict[str, Any]:
+def model_card(task: Task, source: dict[str, Any]) -> dict[str, Any]:
     """What a reader of the model needs to trust it: where its data came from, the
     form it was trained with, its metrics and the software that made it."""
     version = task.dataset_version

@@ -65,7 +65,7 @@ def model_card(
 ) -> dict[str, Any]:
     """The same card a published version carries (``models.published``)."""
     from autolearn.db import Task, session_scope
-    from autolearn.models.published import _card
+    from autolearn.models.published import model_card as card_of
 
     with session_scope(engine) as s:
         row = s.get(Task, task_id)
@@ -77,4 +77,4 @@ def model_card(
             "metrics": meta.get("metrics") or {},
             "meta": meta,
         }
-        return _card(row, source)
+        return card_of(row, source)

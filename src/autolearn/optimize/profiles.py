@@ -104,3 +104,12 @@ def choose_engine(profile: Profile, cuda: bool, providers: list[str]) -> Engine:
         f"(mode reduce-overhead, CUDA graphs) at {profile.precision}"
     )
     return Engine(TORCH_COMPILE, profile.precision, why)
+
+
+def engine_here(profile: Profile) -> Engine:
+    """``choose_engine`` for this process's machine (its CUDA device, ONNX Runtime's
+    providers); torch and onnxruntime are imported only when asked."""
+    import onnxruntime as ort
+    import torch
+
+    return choose_engine(profile, torch.cuda.is_available(), ort.get_available_providers())

@@ -33,7 +33,7 @@ import torch
 
 from autolearn.optimize import bench, parity
 from autolearn.optimize.errors import OptimizeError, ProfileError
-from autolearn.optimize.profiles import TORCH_COMPILE, Engine, Profile, choose_engine
+from autolearn.optimize.profiles import TORCH_COMPILE, Engine, Profile, engine_here
 from autolearn.tasks.results import optimized_key
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class Job:
         task, profile, report = self.task, self.profile, self.report
         store = open_store(task["output_uri"])
         try:
-            chosen = _engine_for(profile)
+            chosen = engine_here(profile)
             report["engine"] = {
                 "name": chosen.name,
                 "precision": chosen.precision,
@@ -139,12 +139,6 @@ def begin(
     report = _report_head(task, profile, tolerance, read_meta(task) or {})
     open_store(task["output_uri"]).put_json(optimized_key(profile.id, "report.json"), report)
     return Job(task, profile, tolerance, engine, report)
-
-
-def _engine_for(profile: Profile) -> Engine:
-    import onnxruntime as ort
-
-    return choose_engine(profile, torch.cuda.is_available(), ort.get_available_providers())
 
 
 def _optimise(

@@ -54,11 +54,11 @@ def optimize(task_id: TaskId, body: OptimizeRequest, actor: Actor) -> dict[str, 
     """Answers 202 with the profile id; follow ``GET …/optimizations/{profile}``. A
     profile this server cannot run (FP16 on the CPU; a GPU target without a GPU) is
     refused now, not later."""
-    from autolearn.optimize.profiles import Profile
+    from autolearn.optimize.profiles import Profile, engine_here
     from autolearn.optimize.service import begin
 
     profile = Profile(body.target, body.level)
-    _check_engine(profile)
+    engine_here(profile)  # a profile this server cannot run is refused now, not later
     key = (task_id, profile.id)
     with _running_lock:
         if key in _running:
@@ -73,15 +73,6 @@ def optimize(task_id: TaskId, body: OptimizeRequest, actor: Actor) -> dict[str, 
     _threads.append(thread)
     thread.start()
     return {"task_id": task_id, "profile": profile.id, "status": "running"}
-
-
-def _check_engine(profile: Any) -> None:
-    import onnxruntime as ort
-    import torch
-
-    from autolearn.optimize.profiles import choose_engine
-
-    choose_engine(profile, torch.cuda.is_available(), ort.get_available_providers())
 
 
 def _run(key: tuple[int, str], job: Any) -> None:
