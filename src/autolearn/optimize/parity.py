@@ -59,10 +59,12 @@ class Verdict:
 
 def evaluate(runtime: BasePredictor, samples: Sequence[Any], metric: str) -> float:
     """``metric`` of ``runtime`` on validation ``samples`` (classification ``Sample``s or
-    ``DetectionSample``s, as the worker builds them)."""
-    if runtime.is_detection:
-        return _detection_metric(runtime, samples, metric)
-    return _accuracy(runtime, samples)
+    ``DetectionSample``s, as the worker builds them). No autograd: a PyTorch model would
+    otherwise record a graph for every batch."""
+    with torch.inference_mode():
+        if runtime.is_detection:
+            return _detection_metric(runtime, samples, metric)
+        return _accuracy(runtime, samples)
 
 
 def _accuracy(runtime: BasePredictor, samples: Sequence[Any]) -> float:

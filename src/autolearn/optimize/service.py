@@ -152,6 +152,7 @@ def _optimise(
     bench_seconds: float,
     store: Any,
 ) -> dict[str, Any]:
+    from autolearn.optimize.export import read_metadata
     from autolearn.serving.onnx_predictor import OnnxPredictor, make_session
 
     if chosen.name == TORCH_COMPILE:
@@ -161,7 +162,7 @@ def _optimise(
     with tempfile.TemporaryDirectory() as tmp:
         path = _build(original, profile, calibration, Path(tmp), say)
         session = make_session(str(path), gpu=profile.gpu)
-        optimised = OnnxPredictor(session, _meta_of(path))
+        optimised = OnnxPredictor(session, read_metadata(path))
         args = (original, optimised, chosen, val, tolerance, say, bench_seconds)
         verdict, report = _compare(*args, path.stat().st_size)
         if verdict.accepted:
@@ -271,12 +272,6 @@ def _batches(runtime: BasePredictor, images: Sequence[Image.Image]) -> Iterator[
         chunk = images[start : start + CALIBRATION_BATCH]
         tensors = [runtime.transform(img).as_subclass(torch.Tensor) for img in chunk]
         yield torch.stack(tensors).numpy()
-
-
-def _meta_of(path: Path) -> dict[str, Any]:
-    from autolearn.optimize.export import read_metadata
-
-    return read_metadata(path)
 
 
 def _side(engine: str, metric: float, speed: bench.Speed, size: int) -> dict[str, Any]:
