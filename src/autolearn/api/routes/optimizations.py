@@ -70,6 +70,7 @@ def optimize(task_id: TaskId, body: OptimizeRequest, actor: Actor) -> dict[str, 
         _forget(key)
         raise
     thread = threading.Thread(target=_run, args=(key, job), name=f"optimize-{key}", daemon=True)
+    _threads[:] = [t for t in _threads if t.is_alive()]  # a long-lived server keeps no dead ones
     _threads.append(thread)
     thread.start()
     return {"task_id": task_id, "profile": profile.id, "status": "running"}
